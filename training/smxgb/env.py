@@ -1,0 +1,92 @@
+"""The SageMaker container contract: environment variable names and defaults.
+
+Every path an entry script touches comes from here, so a script behaves the
+same in the container and under ``training/local_runner.py``, which sets the
+same variables under a temporary root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+OPT_ML = "/opt/ml"
+
+# Training (script mode, sagemaker-training-toolkit).
+SM_MODEL_DIR = "SM_MODEL_DIR"
+SM_OUTPUT_DIR = "SM_OUTPUT_DIR"
+SM_OUTPUT_DATA_DIR = "SM_OUTPUT_DATA_DIR"
+SM_INPUT_DIR = "SM_INPUT_DIR"
+SM_INPUT_CONFIG_DIR = "SM_INPUT_CONFIG_DIR"
+SM_CHANNEL_PREFIX = "SM_CHANNEL_"
+SM_CHANNELS = "SM_CHANNELS"
+SM_HOSTS = "SM_HOSTS"
+SM_CURRENT_HOST = "SM_CURRENT_HOST"
+SM_NUM_CPUS = "SM_NUM_CPUS"
+SM_NUM_GPUS = "SM_NUM_GPUS"
+SM_HPS = "SM_HPS"
+SM_CHECKPOINT_CONFIG_FILE = "SM_CHECKPOINT_CONFIG_FILE"
+SM_INPUT_DATA_CONFIG = "SM_INPUT_DATA_CONFIG"
+
+DEFAULTS = {
+    SM_MODEL_DIR: f"{OPT_ML}/model",
+    SM_OUTPUT_DIR: f"{OPT_ML}/output",
+    SM_OUTPUT_DATA_DIR: f"{OPT_ML}/output/data",
+    SM_INPUT_DIR: f"{OPT_ML}/input",
+    SM_INPUT_CONFIG_DIR: f"{OPT_ML}/input/config",
+    SM_CHECKPOINT_CONFIG_FILE: f"{OPT_ML}/input/config/checkpointconfig.json",
+}
+DEFAULT_CHECKPOINT_DIR = f"{OPT_ML}/checkpoints"
+
+# Processing jobs have no SM_* variables: paths are whatever the job's
+# ProcessingInputs/Outputs name, conventionally under /opt/ml/processing.
+PROCESSING_ROOT = f"{OPT_ML}/processing"
+
+# The serving container's model file name; it loads every top-level file in
+# the model directory as a model, so nothing else may sit beside it.
+MODEL_FILE_NAME = "xgboost-model"
+
+
+def path(name: str) -> Path:
+    """The directory an ``SM_*`` variable names, or the container default."""
+    return Path(os.environ.get(name) or DEFAULTS[name])
+
+
+def channel_dir(channel: str) -> Path | None:
+    """``SM_CHANNEL_<NAME>`` if the job has that channel, else ``None``."""
+    value = os.environ.get(SM_CHANNEL_PREFIX + channel.upper())
+    if value:
+        return Path(value)
+    default = path(SM_INPUT_DIR) / "data" / channel
+    return default if default.is_dir() else None
+
+
+def hosts() -> list[str]:
+    return json.loads(os.environ.get(SM_HOSTS) or '["algo-1"]')
+
+
+def current_host() -> str:
+    return os.environ.get(SM_CURRENT_HOST) or hosts()[0]
+
+
+def num_gpus() -> int:
+    return int(os.environ.get(SM_NUM_GPUS) or 0)
+
+
+def num_cpus() -> int:
+    return int(os.environ.get(SM_NUM_CPUS) or os.cpu_count() or 1)
+
+
+def checkpoint_dir() -> Path | None:
+    """The checkpoint ``LocalPath`` when the job has a checkpoint config.
+
+    SageMaker writes ``checkpointconfig.json`` only for jobs created with a
+    ``CheckpointConfig``; without it there is nothing to sync to S3, so a job
+    with no config does not checkpoint.
+    """
+    config = path(SM_CHECKPOINT_CONFIG_FILE)
+    if not config.is_file():
+        return None
+    local = json.loads(config.read_text()).get("LocalPath") or DEFAULT_CHECKPOINT_DIR
+    return Path(local)
