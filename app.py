@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The CDK app: the only place that reads context and picks the environment.
 
-    cdk synth -c env=dev            (default)
-    cdk synth -c env=prod -c account=123456789012 -c region=eu-west-1
+cdk synth -c env=dev            (default)
+cdk synth -c env=prod -c account=123456789012 -c region=eu-west-1
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import sys
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 import aws_cdk as cdk  # noqa: E402
+from constructs.compliance import add_nag_packs  # noqa: E402
 
 from stacks.config import ConfigError, PlatformConfig, load  # noqa: E402
-from stacks.nag import add_nag_packs  # noqa: E402
 from stacks.platform import build_platform  # noqa: E402
 
 

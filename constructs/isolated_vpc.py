@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
-
 from constructs import Construct
 
 #: Interface endpoints a SageMaker job, notebook or endpoint in an isolated
@@ -66,7 +65,9 @@ class IsolatedVpc(Construct):
                     name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20
                 )
             ],
-            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+            },
             flow_logs={
                 "AllTraffic": ec2.FlowLogOptions(
                     destination=ec2.FlowLogDestination.to_s3(flow_log_bucket, "vpc-flow-logs/"),

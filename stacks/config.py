@@ -92,6 +92,26 @@ class PlatformConfig:
         """Prefix of this environment's SageMaker resource names, e.g. ``mlp-dev``."""
         return f"{self.project}-{self.name}"
 
+    @property
+    def pipeline_name(self) -> str:
+        return f"{self.prefix}-xgboost-training"
+
+    @property
+    def model_package_group_name(self) -> str:
+        return f"{self.prefix}-xgboost"
+
+    def bucket_name(self, purpose: str) -> str:
+        """Deterministic bucket names let IAM policies name exact ARNs without cross-stack imports."""
+        return f"{self.prefix}-{purpose}-{self.account}-{self.region}"
+
+    def arn(self, service: str, resource: str) -> str:
+        """An ARN in this environment's account and region (S3 and IAM ARNs have neither)."""
+        if service == "s3":
+            return f"arn:aws:s3:::{resource}"
+        if service == "iam":
+            return f"arn:aws:iam::{self.account}:{resource}"
+        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
+
     def stack_name(self, unit: str) -> str:
         return f"MlPlatform-{self.name}-{unit}"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-
 from constructs import Construct
+from constructs import compliance as nag
 from constructs.platform_key import PlatformKey
 from constructs.secure_bucket import SecureBucket
-from stacks import nag
+
 from stacks.config import PlatformConfig
 
 
@@ -25,9 +25,18 @@ class DataStack(cdk.Stack):
         data = config.data
         prefix = config.prefix
 
-        self.data_key = PlatformKey(self, "DataKey", alias=f"{prefix}/data", description="ML platform: raw and processed data")
-        self.model_key = PlatformKey(self, "ModelKey", alias=f"{prefix}/models", description="ML platform: model artifacts, job volumes, data capture")
-        self.logs_key = PlatformKey(self, "LogsKey", alias=f"{prefix}/logs", description="ML platform: log groups and notifications")
+        self.data_key = PlatformKey(
+            self, "DataKey", alias=f"{prefix}/data", description="ML platform: raw and processed data"
+        )
+        self.model_key = PlatformKey(
+            self,
+            "ModelKey",
+            alias=f"{prefix}/models",
+            description="ML platform: model artifacts, job volumes, data capture",
+        )
+        self.logs_key = PlatformKey(
+            self, "LogsKey", alias=f"{prefix}/logs", description="ML platform: log groups and notifications"
+        )
         self.logs_key.allow_service(
             f"logs.{config.region}.amazonaws.com",
             source_arn_like=f"arn:aws:logs:{config.region}:{config.account}:log-group:*",
@@ -36,6 +45,7 @@ class DataStack(cdk.Stack):
         self.access_logs = SecureBucket(
             self,
             "AccessLogs",
+            bucket_name=config.bucket_name("access-logs"),
             encryption_key=None,
             access_logs=None,
             expiration_days=data.access_log_retention_days,
@@ -51,22 +61,41 @@ class DataStack(cdk.Stack):
         self.raw_bucket = SecureBucket(
             self,
             "RawData",
+            bucket_name=config.bucket_name("raw"),
             encryption_key=self.data_key.key,
             transitions=[
-                s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                              transition_after=cdk.Duration.days(data.raw_infrequent_access_days)),
-                s3.Transition(storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-                              transition_after=cdk.Duration.days(data.raw_glacier_ir_days)),
+                s3.Transition(
+                    storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                    transition_after=cdk.Duration.days(data.raw_infrequent_access_days),
+                ),
+                s3.Transition(
+                    storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                    transition_after=cdk.Duration.days(data.raw_glacier_ir_days),
+                ),
             ],
             **common,
         ).bucket
-        tiering = [s3.Transition(storage_class=s3.StorageClass.INTELLIGENT_TIERING,
-                                 transition_after=cdk.Duration.days(data.intelligent_tiering_days))]
+        tiering = [
+            s3.Transition(
+                storage_class=s3.StorageClass.INTELLIGENT_TIERING,
+                transition_after=cdk.Duration.days(data.intelligent_tiering_days),
+            )
+        ]
         self.processed_bucket = SecureBucket(
-            self, "ProcessedData", encryption_key=self.data_key.key, transitions=tiering, **common
+            self,
+            "ProcessedData",
+            bucket_name=config.bucket_name("processed"),
+            encryption_key=self.data_key.key,
+            transitions=tiering,
+            **common,
         ).bucket
         self.model_bucket = SecureBucket(
-            self, "ModelArtifacts", encryption_key=self.model_key.key, transitions=tiering, **common
+            self,
+            "ModelArtifacts",
+            bucket_name=config.bucket_name("models"),
+            encryption_key=self.model_key.key,
+            transitions=tiering,
+            **common,
         ).bucket
 
         nag.acknowledge(
@@ -85,6 +114,9 @@ class DataStack(cdk.Stack):
                 " is retained, so deleted or overwritten objects are recoverable",
                 packs=nag.COMPLIANCE_PACKS,
             )
-        for name, bucket in (("RawBucket", self.raw_bucket), ("ProcessedBucket", self.processed_bucket),
-                             ("ModelBucket", self.model_bucket)):
+        for name, bucket in (
+            ("RawBucket", self.raw_bucket),
+            ("ProcessedBucket", self.processed_bucket),
+            ("ModelBucket", self.model_bucket),
+        ):
             cdk.CfnOutput(self, name, value=bucket.bucket_name)

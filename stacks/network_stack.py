@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-
 from constructs import Construct
+from constructs import compliance as nag
 from constructs.isolated_vpc import IsolatedVpc
-from stacks import nag
+
 from stacks.config import PlatformConfig
 
 

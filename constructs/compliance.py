@@ -1,17 +1,21 @@
-"""The compliance gates: four cdk-nag packs run as CDK validation plugins."""
+"""The compliance gates: four cdk-nag packs, and how exceptions to them are recorded."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+from constructs import IConstruct
 
-#: Pack name -> rule-id prefix, in the order reports list them.
+#: Pack name (the rule-id prefix) -> pack class.
 NAG_PACKS = {
     "AwsSolutions": AwsSolutionsChecks,
     "HIPAA.Security": HIPAASecurityChecks,
     "NIST.800.53.R5": NIST80053R5Checks,
     "PCI.DSS.321": PCIDSS321Checks,
 }
+#: The three regulatory packs share rule names for the same controls.
+COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+MIN_REASON_LENGTH = 40
 
 
 def add_nag_packs(app: cdk.App) -> None:
@@ -26,17 +30,16 @@ def add_nag_packs(app: cdk.App) -> None:
     )
 
 
-COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
-
-
-def acknowledge(scope, finding: str, reason: str, *, packs: tuple[str, ...] = ("AwsSolutions",)) -> None:
+def acknowledge(
+    scope: IConstruct, finding: str, reason: str, *, packs: tuple[str, ...] = ("AwsSolutions",)
+) -> None:
     """Acknowledge one exact finding on the narrowest construct, in each named pack.
 
     ``finding`` is a rule name with an optional finding id, e.g. ``IAM5[Resource::*]``
     or ``S3BucketReplicationEnabled``; the pack prefix is added here so that one
     reason covers the same control in every pack that has it.
     """
-    if len(reason) < 40:
+    if len(reason) < MIN_REASON_LENGTH:
         raise ValueError(f"acknowledging {finding} needs a reason a security reviewer can check: {reason!r}")
     for pack in packs:
         if pack not in NAG_PACKS:

@@ -1,0 +1,244 @@
+"""A least-privilege IAM role for one platform principal, built from explicit grants.
+
+Permissions live in one customer-managed policy per role (the compliance packs
+reject inline policies, and AWS managed policies such as
+AmazonSageMakerFullAccess grant far more than any principal here needs).
+Every ``grant_*`` method names exact ARNs; where an ARN must end in a wildcard
+(objects under a prefix, ENIs that do not exist yet), the grant records the
+exact cdk-nag finding with its reason on this role's policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+from constructs.compliance import acknowledge
+
+SAGEMAKER = "sagemaker.amazonaws.com"
+
+
+class ExecutionRole(Construct):
+    """An IAM role with one managed policy that only ``grant_*`` methods add to.
+
+    :param assumed_by: service principal allowed to assume the role; default SageMaker.
+        The trust is limited to the role's own account with ``aws:SourceAccount``.
+    :param description: what the principal does; shown in IAM.
+    :param max_session_hours: maximum session length; default 12 (the longest
+        SageMaker job phase that refreshes credentials).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        description: str,
+        assumed_by: str = SAGEMAKER,
+        max_session_hours: int = 12,
+    ) -> None:
+        super().__init__(scope, id)
+        account = cdk.Stack.of(self).account
+        self.role = iam.Role(
+            self,
+            "Role",
+            description=description,
+            assumed_by=iam.ServicePrincipal(assumed_by).with_conditions(
+                {"StringEquals": {"aws:SourceAccount": account}}
+            ),
+            max_session_duration=cdk.Duration.hours(max_session_hours),
+        )
+        self.policy = iam.ManagedPolicy(
+            self, "Policy", roles=[self.role], description=f"{description} (least privilege)"
+        )
+        self._acknowledged: set[str] = set()
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.role_arn
+
+    # -- the one way statements get in ------------------------------------------------
+    def allow(
+        self,
+        sid: str,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        *,
+        conditions: dict | None = None,
+        wildcard_reason: str | None = None,
+    ) -> None:
+        """Add one Allow statement; a resource with ``*`` needs ``wildcard_reason``."""
+        if any("*" in action for action in actions):
+            raise ValueError(f"{self.node.path}: {sid}: wildcard actions are never granted: {list(actions)}")
+        wildcards = [r for r in resources if "*" in r]
+        if wildcards and not wildcard_reason:
+            raise ValueError(
+                f"{self.node.path}: {sid}: resources {wildcards} contain '*'; pass wildcard_reason explaining"
+                " why no narrower ARN exists"
+            )
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid=sid, actions=sorted(actions), resources=list(resources), conditions=conditions
+            )
+        )
+        for resource in wildcards:
+            finding = f"IAM5[Resource::{resource}]"
+            if finding not in self._acknowledged:
+                self._acknowledged.add(finding)
+                acknowledge(self.policy, finding, wildcard_reason)
+
+    # -- data ---------------------------------------------------------------------------
+    def grant_read(self, bucket_arn: str, key_arn: str, *, prefix: str = "") -> None:
+        """Read objects under ``prefix`` of one bucket, decrypting with its key through S3 only."""
+        name = _name(bucket_arn, prefix)
+        self.allow(
+            f"Read{name}",
+            ["s3:GetObject", "s3:GetObjectVersion"],
+            [f"{bucket_arn}/{prefix}*"],
+            wildcard_reason=f"Objects under {prefix or 'the root of'} a bucket of the platform; object"
+            " keys are chosen at run time",
+        )
+        self.allow(
+            f"List{name}",
+            ["s3:ListBucket"],
+            [bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None,
+        )
+        self._grant_key(f"Decrypt{name}", key_arn, ["kms:Decrypt"])
+
+    def grant_write(self, bucket_arn: str, key_arn: str, *, prefix: str = "") -> None:
+        """Write (and overwrite) objects under ``prefix``; versioning keeps the old ones."""
+        name = _name(bucket_arn, prefix)
+        self.allow(
+            f"Write{name}",
+            ["s3:PutObject", "s3:AbortMultipartUpload"],
+            [f"{bucket_arn}/{prefix}*"],
+            wildcard_reason=f"Objects under {prefix or 'the root of'} a bucket of the platform; object"
+            " keys are chosen at run time",
+        )
+        self._grant_key(f"Encrypt{name}", key_arn, ["kms:GenerateDataKey", "kms:Decrypt"])
+
+    def grant_read_write(self, bucket_arn: str, key_arn: str, *, prefix: str = "") -> None:
+        self.grant_read(bucket_arn, key_arn, prefix=prefix)
+        self.grant_write(bucket_arn, key_arn, prefix=prefix)
+
+    def grant_read_object(self, sid: str, object_arn: str) -> None:
+        """Read one exact object, e.g. the training code asset."""
+        self.allow(sid, ["s3:GetObject"], [object_arn])
+
+    def grant_volume_key(self, key_arn: str) -> None:
+        """Let SageMaker encrypt the ML storage volumes of what this principal launches with the key."""
+        self.allow(
+            "VolumeKeyGrant",
+            ["kms:CreateGrant", "kms:DescribeKey"],
+            [key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+
+    def _grant_key(self, sid: str, key_arn: str, actions: Sequence[str]) -> None:
+        region = cdk.Stack.of(self).region
+        self.allow(
+            sid,
+            actions,
+            [key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        )
+
+    # -- job plumbing ---------------------------------------------------------------------
+    def grant_logs(self, log_group: str) -> None:
+        """Write to one SageMaker log group, e.g. ``/aws/sagemaker/TrainingJobs``."""
+        stack = cdk.Stack.of(self)
+        arn = f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group}"
+        self.allow(
+            f"Logs{_alnum(log_group)}",
+            ["logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup", "logs:DescribeLogStreams"],
+            [f"{arn}:*"],
+            wildcard_reason=f"Log streams of {log_group} are named after jobs that do not exist yet",
+        )
+
+    def grant_metrics(self, namespace: str) -> None:
+        self.allow(
+            f"Metrics{_alnum(namespace)}",
+            ["cloudwatch:PutMetricData"],
+            ["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
+            wildcard_reason="cloudwatch:PutMetricData has no resource-level permissions; the"
+            f" cloudwatch:namespace condition limits it to {namespace}",
+        )
+
+    def grant_image_pull(self, repository_arns: Sequence[str]) -> None:
+        """Pull the named ECR images (the SageMaker framework images live in AWS-owned accounts)."""
+        self.allow(
+            "EcrAuth",
+            ["ecr:GetAuthorizationToken"],
+            ["*"],
+            wildcard_reason="ecr:GetAuthorizationToken has no resource-level permissions; pulls are limited"
+            " to the named repositories by the next statement",
+        )
+        self.allow(
+            "EcrPull",
+            ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            list(repository_arns),
+        )
+
+    def grant_vpc_access(
+        self, vpc_id: str, subnet_ids: Sequence[str], security_group_ids: Sequence[str]
+    ) -> None:
+        """The ENI permissions SageMaker needs to attach jobs to the platform's subnets."""
+        stack = cdk.Stack.of(self)
+        ec2 = f"arn:aws:ec2:{stack.region}:{stack.account}"
+        self.allow(
+            "VpcDescribe",
+            [
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+            ],
+            ["*"],
+            wildcard_reason="EC2 Describe actions have no resource-level permissions and return metadata only",
+        )
+        self.allow(
+            "VpcEniCreate",
+            ["ec2:CreateNetworkInterface"],
+            [
+                *(f"{ec2}:subnet/{s}" for s in subnet_ids),
+                *(f"{ec2}:security-group/{g}" for g in security_group_ids),
+            ],
+        )
+        self.allow(
+            "VpcEniManage",
+            [
+                "ec2:CreateNetworkInterface",
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            [f"{ec2}:network-interface/*"],
+            conditions={"ArnEquals": {"ec2:Vpc": f"{ec2}:vpc/{vpc_id}"}},
+            wildcard_reason="ENIs for a job are created at run time so their IDs are unknown; the ec2:Vpc"
+            " condition keeps them in the platform's VPC",
+        )
+
+    def grant_pass_role(self, roles: Sequence[ExecutionRole | iam.IRole]) -> None:
+        """Pass the given roles to SageMaker only (never to another service)."""
+        arns = [r.role_arn for r in roles]
+        self.allow(
+            f"PassRole{len(arns)}x{_alnum(self.node.id)}",
+            ["iam:PassRole"],
+            arns,
+            conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+        )
+
+
+def _alnum(text: str) -> str:
+    return "".join(part.capitalize() for part in "".join(c if c.isalnum() else " " for c in text).split())
+
+
+def _name(bucket_arn: str, prefix: str) -> str:
+    # mlp-dev-raw-111122223333-us-east-1 -> MlpDevRaw: readable, unique per bucket and prefix.
+    bucket = bucket_arn.rsplit(":", 1)[-1]
+    return _alnum(" ".join(bucket.split("-")[:3]) + " " + prefix)

@@ -1,0 +1,70 @@
+"""IAM conditions that deny SageMaker work launched outside the platform's guardrails.
+
+A principal allowed ``sagemaker:CreateTrainingJob`` with these conditions can
+only start jobs that run in the platform's subnets and security group, encrypt
+their volumes and outputs with the platform's key, isolate the container from
+the network and encrypt traffic between instances. Each condition key is one
+SageMaker documents for the action it is attached to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Guardrails:
+    """What every job, model and notebook of the platform must use."""
+
+    subnet_ids: Sequence[str]
+    security_group_ids: Sequence[str]
+    volume_key_arn: str
+    output_key_arn: str
+
+
+def _vpc_conditions(g: Guardrails) -> dict:
+    # ForAllValues alone also matches a request with no VPC at all; the Null
+    # check makes the VPC mandatory.
+    return {
+        "ForAllValues:StringEquals": {
+            "sagemaker:VpcSubnets": list(g.subnet_ids),
+            "sagemaker:VpcSecurityGroupIds": list(g.security_group_ids),
+        },
+        "Null": {"sagemaker:VpcSubnets": "false", "sagemaker:VpcSecurityGroupIds": "false"},
+    }
+
+
+def job_conditions(g: Guardrails, *, inter_container_encryption: bool = True) -> dict:
+    """Conditions for CreateTrainingJob, CreateProcessingJob and CreateHyperParameterTuningJob."""
+    conditions = _vpc_conditions(g)
+    conditions["Bool"] = {"sagemaker:NetworkIsolation": "true"}
+    if inter_container_encryption:
+        conditions["Bool"]["sagemaker:InterContainerTrafficEncryption"] = "true"
+    conditions["ArnEquals"] = {
+        "sagemaker:VolumeKmsKey": g.volume_key_arn,
+        "sagemaker:OutputKmsKey": g.output_key_arn,
+    }
+    return conditions
+
+
+def model_conditions(g: Guardrails) -> dict:
+    """Conditions for CreateModel: isolated containers in the platform's VPC."""
+    conditions = _vpc_conditions(g)
+    conditions["Bool"] = {"sagemaker:NetworkIsolation": "true"}
+    return conditions
+
+
+def endpoint_config_conditions(g: Guardrails) -> dict:
+    return {"ArnEquals": {"sagemaker:VolumeKmsKey": g.volume_key_arn}}
+
+
+def notebook_conditions(g: Guardrails) -> dict:
+    """Conditions for CreateNotebookInstance: no root, no direct internet, encrypted, in the VPC."""
+    conditions = _vpc_conditions(g)
+    conditions["StringEquals"] = {
+        "sagemaker:RootAccess": "Disabled",
+        "sagemaker:DirectInternetAccess": "Disabled",
+    }
+    conditions["ArnEquals"] = {"sagemaker:VolumeKmsKey": g.volume_key_arn}
+    return conditions

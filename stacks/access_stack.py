@@ -1,0 +1,208 @@
+"""IAM: one least-privilege role per platform principal, and the guardrails they launch under."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+from constructs.execution_role import ExecutionRole
+from constructs.sagemaker_guardrails import Guardrails, job_conditions, model_conditions
+
+from stacks.config import PlatformConfig
+from stacks.data_stack import DataStack
+from stacks.images import repository_arn, xgboost_image_uri
+from stacks.network_stack import NetworkStack
+
+#: S3 layout of the platform, shared by the roles and the pipeline.
+CHANNELS_PREFIX = "channels/"
+TRAINING_PREFIX = "training/"
+CHECKPOINTS_PREFIX = "checkpoints/"
+EVALUATION_PREFIX = "evaluation/"
+DATA_CAPTURE_PREFIX = "data-capture/"
+#: SageMaker Pipelines names the jobs it starts ``pipelines-<execution>-<step>-<id>``.
+PIPELINE_JOB_PREFIX = "pipelines-"
+
+JOB_LOG_GROUPS = {
+    "processing": "/aws/sagemaker/ProcessingJobs",
+    "training": "/aws/sagemaker/TrainingJobs",
+    "hosting": "/aws/sagemaker/Endpoints",
+    "notebook": "/aws/sagemaker/NotebookInstances",
+}
+
+
+class AccessStack(cdk.Stack):
+    """Roles for the notebook user, processing jobs, training jobs, the pipeline and model hosting."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: PlatformConfig,
+        data: DataStack,
+        network: NetworkStack,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.config = config
+        raw, processed, models = (
+            config.arn("s3", config.bucket_name(p)) for p in ("raw", "processed", "models")
+        )
+        data_key, model_key = data.data_key.key_arn, data.model_key.key_arn
+        subnets = [s.subnet_id for s in network.vpc.isolated_subnets]
+        security_groups = [network.workload_security_group.security_group_id]
+        self.guardrails = Guardrails(
+            subnet_ids=subnets,
+            security_group_ids=security_groups,
+            volume_key_arn=model_key,
+            output_key_arn=model_key,
+        )
+        image_repos = [repository_arn(xgboost_image_uri(config.region))]
+
+        def job_role(id: str, description: str, log_group: str) -> ExecutionRole:
+            role = ExecutionRole(self, id, description=description)
+            role.grant_logs(log_group)
+            role.grant_metrics(log_group)
+            role.grant_image_pull(image_repos)
+            role.grant_vpc_access(network.vpc.vpc_id, subnets, security_groups)
+            return role
+
+        self.processing_role = job_role(
+            "ProcessingJobRole",
+            "ML platform: processing jobs (preprocess, evaluate)",
+            JOB_LOG_GROUPS["processing"],
+        )
+        self.processing_role.grant_read(raw, data_key)
+        self.processing_role.grant_write(processed, data_key, prefix=CHANNELS_PREFIX)
+        self.processing_role.grant_read(models, model_key, prefix=TRAINING_PREFIX)
+        self.processing_role.grant_write(models, model_key, prefix=EVALUATION_PREFIX)
+
+        self.training_role = job_role(
+            "TrainingJobRole", "ML platform: XGBoost training and tuning jobs", JOB_LOG_GROUPS["training"]
+        )
+        self.training_role.grant_read(processed, data_key, prefix=CHANNELS_PREFIX)
+        self.training_role.grant_write(models, model_key, prefix=TRAINING_PREFIX)
+        self.training_role.grant_read_write(models, model_key, prefix=CHECKPOINTS_PREFIX)
+
+        self.hosting_role = job_role(
+            "HostingRole", "ML platform: models behind real-time endpoints", JOB_LOG_GROUPS["hosting"]
+        )
+        self.hosting_role.grant_read(models, model_key, prefix=TRAINING_PREFIX)
+        self.hosting_role.grant_write(models, model_key, prefix=DATA_CAPTURE_PREFIX)
+
+        self.pipeline_role = ExecutionRole(
+            self, "PipelineExecutionRole", description="ML platform: SageMaker Pipelines execution"
+        )
+        self._grant_pipeline_jobs(self.pipeline_role)
+        self.pipeline_role.grant_read(models, model_key, prefix=EVALUATION_PREFIX)
+
+        self.notebook_role = ExecutionRole(self, "NotebookRole", description="ML platform: notebook user")
+        self.notebook_role.grant_read_write(raw, data_key)
+        self.notebook_role.grant_read(processed, data_key, prefix=CHANNELS_PREFIX)
+        self.notebook_role.grant_read(models, model_key, prefix=EVALUATION_PREFIX)
+        self.notebook_role.grant_logs(JOB_LOG_GROUPS["notebook"])
+        self._grant_notebook_workflow(self.notebook_role)
+
+    def _sagemaker(self, resource: str) -> str:
+        return self.config.arn("sagemaker", resource)
+
+    def _grant_pipeline_jobs(self, role: ExecutionRole) -> None:
+        g = self.guardrails
+        jobs = {
+            "processing-job": "Processing",
+            "training-job": "Training",
+        }
+        for kind, name in jobs.items():
+            arn = self._sagemaker(f"{kind}/{PIPELINE_JOB_PREFIX}*")
+            role.allow(
+                f"Create{name}Job",
+                [f"sagemaker:Create{name}Job"],
+                [arn],
+                conditions=job_conditions(g, inter_container_encryption=True),
+                wildcard_reason=f"SageMaker Pipelines names {kind}s '{PIPELINE_JOB_PREFIX}<execution>-<step>-<id>'"
+                " at run time; the guardrail conditions pin VPC, KMS keys and network isolation",
+            )
+            role.allow(
+                f"Watch{name}Job",
+                [f"sagemaker:Describe{name}Job", f"sagemaker:Stop{name}Job", "sagemaker:AddTags"],
+                [arn],
+                wildcard_reason=f"The same run-time named {kind}s the pipeline started",
+            )
+        tuning = self._sagemaker("hyper-parameter-tuning-job/*")
+        role.allow(
+            "CreateTuningJob",
+            ["sagemaker:CreateHyperParameterTuningJob"],
+            [tuning],
+            conditions=job_conditions(g),
+            wildcard_reason="Pipelines give tuning jobs a random 32-character name at run time; the guardrail"
+            " conditions pin VPC, KMS keys, network isolation and inter-container encryption",
+        )
+        role.allow(
+            "WatchTuningJob",
+            [
+                "sagemaker:DescribeHyperParameterTuningJob",
+                "sagemaker:StopHyperParameterTuningJob",
+                "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                "sagemaker:AddTags",
+            ],
+            [tuning],
+            wildcard_reason="The same run-time named tuning jobs the pipeline started",
+        )
+        group = self.config.model_package_group_name
+        role.allow(
+            "RegisterModel",
+            ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:AddTags"],
+            [self._sagemaker(f"model-package/{group}/*"), self._sagemaker(f"model-package-group/{group}")],
+            wildcard_reason=f"Model package versions of the group {group} are numbered at registration",
+        )
+        role.grant_pass_role([self.processing_role, self.training_role])
+        role.grant_volume_key(self.guardrails.volume_key_arn)
+
+    def _grant_notebook_workflow(self, role: ExecutionRole) -> None:
+        pipeline = self._sagemaker(f"pipeline/{self.config.pipeline_name}")
+        role.allow(
+            "RunPipeline",
+            [
+                "sagemaker:StartPipelineExecution",
+                "sagemaker:DescribePipeline",
+                "sagemaker:ListPipelineExecutions",
+            ],
+            [pipeline],
+        )
+        role.allow(
+            "WatchPipeline",
+            [
+                "sagemaker:DescribePipelineExecution",
+                "sagemaker:ListPipelineExecutionSteps",
+                "sagemaker:StopPipelineExecution",
+            ],
+            [f"{pipeline}/execution/*"],
+            wildcard_reason="Pipeline execution IDs are assigned when an execution starts",
+        )
+        prefix = f"{self.config.prefix}-*"
+        role.allow(
+            "ExperimentTraining",
+            ["sagemaker:CreateTrainingJob"],
+            [self._sagemaker(f"training-job/{prefix}")],
+            conditions=job_conditions(self.guardrails),
+            wildcard_reason=f"Ad-hoc jobs must be named '{prefix}'; the guardrail conditions pin VPC, KMS"
+            " keys, network isolation and inter-container encryption",
+        )
+        role.allow(
+            "ExperimentWatch",
+            ["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+            [
+                self._sagemaker(f"training-job/{prefix}"),
+                self._sagemaker(f"training-job/{PIPELINE_JOB_PREFIX}*"),
+            ],
+            wildcard_reason="Jobs the notebook user or the pipeline started, named at run time",
+        )
+        group = self.config.model_package_group_name
+        role.allow(
+            "ReadRegistry",
+            ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+            [self._sagemaker(f"model-package/{group}/*"), self._sagemaker(f"model-package-group/{group}")],
+            wildcard_reason=f"Model package versions of the group {group} are numbered at registration",
+        )
+        role.grant_pass_role([self.training_role])
+        role.grant_volume_key(self.guardrails.volume_key_arn)
+        self.model_create_conditions = model_conditions(self.guardrails)
