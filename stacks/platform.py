@@ -1,8 +1,12 @@
-"""Wires the deployment units of one environment together."""
+"""Wires the deployment units of one environment together.
+
+The order is the dependency order: data and network first, then the roles
+that reference them, then the SageMaker workloads that use the roles.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import aws_cdk as cdk
 
@@ -20,36 +24,25 @@ class Platform:
 
     @property
     def stacks(self) -> list[cdk.Stack]:
-        return [self.data, self.network, self.access]
+        return [getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None]
 
 
 def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
     env = cdk.Environment(account=config.account, region=config.region)
-    data = DataStack(
-        app,
-        config.stack_name("data"),
-        config=config,
-        env=env,
-        description="ML platform: KMS keys and S3 buckets (retained on delete)",
+
+    def unit(cls, name: str, description: str, **kwargs):
+        return cls(app, config.stack_name(name), config=config, env=env, description=description, **kwargs)
+
+    data = unit(DataStack, "data", "ML platform: KMS keys and S3 buckets (retained on delete)")
+    network = unit(
+        NetworkStack, "network", "ML platform: isolated VPC, endpoints, flow logs", flow_log_bucket=data.access_logs
     )
-    network = NetworkStack(
-        app,
-        config.stack_name("network"),
-        config=config,
-        env=env,
-        flow_log_bucket=data.access_logs,
-        description="ML platform: isolated VPC, endpoints, flow logs",
+    access = unit(
+        AccessStack, "access", "ML platform: least-privilege IAM roles for every principal", data=data, network=network
     )
-    access = AccessStack(
-        app,
-        config.stack_name("access"),
-        config=config,
-        env=env,
-        data=data,
-        network=network,
-        description="ML platform: least-privilege IAM roles for every principal",
-    )
-    for stack in (data, network, access):
-        for key, value in (("Project", config.project), *config.tags):
-            cdk.Tags.of(stack).add(key, value)
-    return Platform(data=data, network=network, access=access)
+    # -- SageMaker workload stacks are wired below this line --
+
+    platform = Platform(data=data, network=network, access=access)
+    for key, value in (("Project", config.project), *config.tags):
+        cdk.Tags.of(app).add(key, value)
+    return platform
