@@ -1,0 +1,90 @@
+"""What processing jobs report: the model-quality evaluation JSON and the exit message.
+
+The evaluation report follows SageMaker's model-quality metrics format, so one
+file serves both the model registry (``ModelMetrics.ModelStatistics``, content
+type ``application/json``) and a pipeline ``PropertyFile`` read with
+``JsonGet(step, property_file, json_path=...)``. The ``*_PATH`` constants below
+are those ``json_path`` values, for the pipeline stack to import.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from smxgb import schema
+from smxgb.failure import run_main
+
+# Where the evaluation step writes, and what the pipeline's PropertyFile names.
+EVALUATION_FILE_NAME = "evaluation.json"
+EVALUATION_CONTENT_TYPE = "application/json"
+
+SECTIONS = {
+    schema.BINARY: "binary_classification_metrics",
+    schema.MULTICLASS: "multiclass_classification_metrics",
+    schema.REGRESSION: "regression_metrics",
+}
+
+# JsonGet json_path values (each metric is {"value": v, "standard_deviation": s}).
+BINARY_AUC_PATH = "binary_classification_metrics.auc.value"
+BINARY_ACCURACY_PATH = "binary_classification_metrics.accuracy.value"
+BINARY_F1_PATH = "binary_classification_metrics.f1.value"
+BINARY_PRECISION_PATH = "binary_classification_metrics.precision.value"
+BINARY_RECALL_PATH = "binary_classification_metrics.recall.value"
+MULTICLASS_ACCURACY_PATH = "multiclass_classification_metrics.accuracy.value"
+MULTICLASS_WEIGHTED_F1_PATH = "multiclass_classification_metrics.weighted_f1.value"
+REGRESSION_RMSE_PATH = "regression_metrics.rmse.value"
+REGRESSION_MSE_PATH = "regression_metrics.mse.value"
+REGRESSION_MAE_PATH = "regression_metrics.mae.value"
+REGRESSION_R2_PATH = "regression_metrics.r2.value"
+# The metric a quality gate should use per problem type, and whether higher is better.
+PRIMARY_METRIC_PATH = {
+    schema.BINARY: (BINARY_AUC_PATH, True),
+    schema.MULTICLASS: (MULTICLASS_ACCURACY_PATH, True),
+    schema.REGRESSION: (REGRESSION_RMSE_PATH, False),
+}
+
+# SageMaker Processing returns the first 1 KB of this file as DescribeProcessingJob's
+# ExitMessage (training jobs use /opt/ml/output/failure instead).
+EXIT_MESSAGE_FILE_NAME = "message"
+FAILURE_FILE_NAME = "failure"
+DEFAULT_FAILURE_DIR = Path("/opt/ml/output")
+
+
+def metric(value: float, standard_deviation: float | None) -> dict:
+    return {"value": _json_number(value), "standard_deviation": _json_number(standard_deviation)}
+
+
+def _json_number(number: float | None) -> float | None:
+    # JSON has no NaN; a metric that is undefined (AUC with one class present) is null.
+    if number is None or not math.isfinite(number):
+        return None
+    return float(number)
+
+
+def json_get(report: dict, json_path: str):
+    """Resolve a dotted ``json_path`` the way the pipeline's JsonGet does for these paths."""
+    node = report
+    for part in json_path.split("."):
+        node = node[part]
+    return node
+
+
+def write_report(report: dict, output_dir: Path) -> Path:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / EVALUATION_FILE_NAME
+    target.write_text(json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return target
+
+
+def run_processing_main(main: Callable[[], None], *, failure_dir: Path) -> None:
+    """``run_main`` for processing jobs: the reason also lands in the ExitMessage file."""
+    try:
+        run_main(main, output_dir=failure_dir)
+    except SystemExit as exit_:
+        failure = failure_dir / FAILURE_FILE_NAME
+        if exit_.code not in (0, None) and failure.is_file():
+            (failure_dir / EXIT_MESSAGE_FILE_NAME).write_text(failure.read_text())
+        raise
