@@ -1,0 +1,133 @@
+"""Channel reading: formats, layouts and the errors a user can fix."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+from sklearn.datasets import dump_svmlight_file
+
+
+@pytest.fixture
+def small():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float32)
+    return X, y
+
+
+def test_csv_file_reads_label_first_without_header(tmp_path, small, write_csv):
+    from smxgb.data import read_channel_arrays
+
+    X, y = small
+    # GIVEN a headerless CSV with the label first
+    path = write_csv(tmp_path / "d.csv", X, y)
+    # WHEN it is read
+    X_read, y_read = read_channel_arrays(path)
+    # THEN features and label come back as float32 in the same order
+    assert X_read.dtype == np.float32 and y_read.dtype == np.float32
+    np.testing.assert_allclose(X_read, X, rtol=1e-5)
+    np.testing.assert_array_equal(y_read, y)
+
+
+def test_directory_of_csv_gz_and_nested_files_is_read_recursively_in_sorted_order(tmp_path, small, write_csv):
+    from smxgb.data import read_channel_arrays
+
+    X, y = small
+    # GIVEN a channel split into a plain file, a nested gzip file and a Spark marker
+    write_csv(tmp_path / "ch" / "part-0.csv", X[:20], y[:20])
+    plain = write_csv(tmp_path / "tmp.csv", X[20:], y[20:])
+    (tmp_path / "ch" / "sub").mkdir()
+    with open(plain, "rb") as src, gzip.open(tmp_path / "ch" / "sub" / "part-1.csv.gz", "wb") as dst:
+        dst.write(src.read())
+    (tmp_path / "ch" / "_SUCCESS").write_text("")
+    # WHEN the directory is read
+    X_read, y_read = read_channel_arrays(tmp_path / "ch")
+    # THEN all rows arrive, in file order, and the marker is ignored
+    np.testing.assert_allclose(X_read, X, rtol=1e-5)
+    np.testing.assert_array_equal(y_read, y)
+
+
+@pytest.mark.parametrize("label_name", ["label", "target"])
+def test_parquet_uses_label_column_or_first_column(tmp_path, small, label_name, write_parquet):
+    import pyarrow.parquet as pq
+
+    from smxgb.data import read_channel_arrays
+
+    X, y = small
+    path = write_parquet(tmp_path / "d.parquet", X, y, label_name=label_name)
+    if label_name == "label":
+        # GIVEN the label column is not first: move it to the end
+        table = pq.read_table(path)
+        pq.write_table(table.select([*table.schema.names[1:], "label"]), path)
+    X_read, y_read = read_channel_arrays(path)
+    np.testing.assert_allclose(X_read, X, rtol=1e-6)
+    np.testing.assert_array_equal(y_read, y)
+
+
+def test_libsvm_by_content_type(tmp_path, small):
+    from smxgb.data import read_channel_arrays
+
+    X, y = small
+    path = tmp_path / "d.txt"
+    dump_svmlight_file(X, y, str(path))
+    X_read, y_read = read_channel_arrays(path, content_type="text/libsvm")
+    np.testing.assert_allclose(X_read, X, rtol=1e-5)
+    np.testing.assert_array_equal(y_read, y)
+
+
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        ("1,2,3\n0,4\n", r"row 2 has 2 columns but row 1 has 3"),
+        ("1,2,3\n0,abc,5\n", r"row 2 column 2 has non-numeric value 'abc'"),
+        ("y,a,b\n0,1,2\n", r"row 1 .*non-numeric value 'y'.*header"),
+        ("1,2,3\n,4,5\n", r"row 2 has a missing or NaN label"),
+        ("1,2,3\nnan,4,5\n", r"row 2 has a missing or NaN label"),
+    ],
+)
+def test_bad_csv_names_file_row_and_fix(tmp_path, content, pattern):
+    from smxgb.data import read_channel_arrays
+    from smxgb.failure import UserError
+
+    # GIVEN a CSV file with one bad row
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    # WHEN it is read THEN the error names the file and the row
+    with pytest.raises(UserError, match=pattern) as info:
+        read_channel_arrays(path)
+    assert "bad.csv" in str(info.value)
+
+
+def test_empty_file_and_empty_directory_are_user_errors(tmp_path):
+    from smxgb.data import read_channel_arrays
+    from smxgb.failure import UserError
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match=r"has no data files"):
+        read_channel_arrays(tmp_path / "empty")
+    (tmp_path / "empty" / "x.csv").write_text("")
+    with pytest.raises(UserError, match=r"x.csv .*is empty"):
+        read_channel_arrays(tmp_path / "empty")
+
+
+def test_files_of_different_width_in_one_channel_are_rejected(tmp_path, small, write_csv):
+    from smxgb.data import read_channel_arrays
+    from smxgb.failure import UserError
+
+    X, y = small
+    write_csv(tmp_path / "ch" / "a.csv", X, y)
+    write_csv(tmp_path / "ch" / "b.csv", X[:, :3], y)
+    with pytest.raises(UserError, match=r"b.csv.* has 3 features but .*4"):
+        read_channel_arrays(tmp_path / "ch")
+
+
+def test_auto_mode_goes_external_when_data_exceeds_available_memory(tmp_path, small, write_csv):
+    from smxgb.data import EXTERNAL, MEMORY, choose_mode, open_channel
+
+    X, y = small
+    channel = open_channel("train", write_csv(tmp_path / "d.csv", X, y))
+    assert choose_mode([channel], available_bytes=10**9) == MEMORY
+    assert choose_mode([channel], available_bytes=100) == EXTERNAL
+    assert choose_mode([channel], requested=EXTERNAL, available_bytes=10**9) == EXTERNAL
