@@ -38,7 +38,7 @@ setup: $(VENV)/.setup-stamp node_modules/.setup-stamp
 
 synth: setup
 	rm -rf cdk.out
-	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)"
+	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)" $(SYNTH_CONTEXT)
 
 test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)

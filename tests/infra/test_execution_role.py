@@ -1,0 +1,78 @@
+"""ExecutionRole: explicit grants only, and the ones it refuses."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from constructs.execution_role import ExecutionRole
+
+from tests.infra.conftest import new_stack
+
+BUCKET = "arn:aws:s3:::mlp-dev-raw-111122223333-us-east-1"
+KEY = "arn:aws:kms:us-east-1:111122223333:key/abc"
+
+
+def _statements(stack) -> list[dict]:
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")
+    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_trust_is_sagemaker_in_this_account_only() -> None:
+    stack = new_stack()
+    ExecutionRole(stack, "Role", description="test").grant_read(BUCKET, KEY)
+    role = next(iter(Template.from_stack(stack).find_resources("AWS::IAM::Role").values()))
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+    # no inline policies and no AWS managed policies: one customer-managed policy attached by the policy itself
+    assert "Policies" not in role["Properties"] and "ManagedPolicyArns" not in role["Properties"]
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
+    assert len(policy["Properties"]["Roles"]) == 1
+
+
+def test_read_grant_names_the_prefix_and_decrypts_only_through_s3() -> None:
+    stack = new_stack()
+    ExecutionRole(stack, "Role", description="test").grant_read(BUCKET, KEY, prefix="channels/")
+    by_sid = {s["Sid"]: s for s in _statements(stack)}
+    assert by_sid["ReadMlpDevRawChannels"]["Resource"] == f"{BUCKET}/channels/*"
+    assert by_sid["ListMlpDevRawChannels"]["Condition"] == {"StringLike": {"s3:prefix": ["channels/*"]}}
+    assert by_sid["DecryptMlpDevRawChannels"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    assert by_sid["DecryptMlpDevRawChannels"]["Action"] == "kms:Decrypt"
+
+
+def test_pass_role_is_limited_to_sagemaker() -> None:
+    stack = new_stack()
+    job = ExecutionRole(stack, "Job", description="job")
+    job.grant_read(BUCKET, KEY)
+    launcher = ExecutionRole(stack, "Launcher", description="launcher")
+    launcher.grant_pass_role([job])
+    (passing,) = [s for s in _statements(stack) if s["Action"] == "iam:PassRole"]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert "*" not in str(passing["Resource"])
+
+
+def test_wildcard_resource_is_acknowledged_with_its_reason_on_the_policy() -> None:
+    # GIVEN a grant whose only possible resource is "*"
+    role = ExecutionRole(new_stack(), "Role", description="test")
+    role.grant_metrics("/aws/sagemaker/TrainingJobs")
+    # THEN the exact IAM5 finding is acknowledged on the role's policy, with the reason naming the limit
+    acknowledged = {}
+    for entry in role.policy.node.metadata:
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+            acknowledged.update(entry.data)
+    (finding,) = [k for k in acknowledged if k.endswith("AwsSolutions-IAM5[Resource::*]")]
+    assert "cloudwatch:namespace" in acknowledged[finding]
+
+
+def test_refuses_wildcard_actions() -> None:
+    role = ExecutionRole(new_stack(), "Role", description="test")
+    with pytest.raises(ValueError, match=r"Sid1: wildcard actions are never granted: \['s3:Get\*'\]"):
+        role.allow("Sid1", ["s3:Get*"], [BUCKET])
+
+
+def test_refuses_wildcard_resources_without_a_reason() -> None:
+    role = ExecutionRole(new_stack(), "Role", description="test")
+    with pytest.raises(ValueError, match=r"Sid2: resources .* contain '\*'; pass wildcard_reason"):
+        role.allow("Sid2", ["s3:GetObject"], [f"{BUCKET}/*"])

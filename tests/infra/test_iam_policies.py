@@ -1,0 +1,102 @@
+"""Least privilege in every template: no wildcard actions, "*" only where AWS allows nothing narrower."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+#: Actions that have no resource-level permissions in the IAM service authorization
+#: reference, so "Resource": "*" is the only valid form for them.
+NO_RESOURCE_LEVEL_ACTIONS = {
+    "cloudwatch:PutMetricData",
+    "ecr:GetAuthorizationToken",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "sagemaker:ListModelPackages",
+    "sagemaker:ListModelPackageGroups",
+}
+
+
+def identity_statements(templates: dict[str, dict]) -> list[tuple[str, str, dict]]:
+    """(stack, logical id, statement) for every statement of every identity policy."""
+    found = []
+    for stack, template in templates.items():
+        for logical_id, resource in template["Resources"].items():
+            props = resource.get("Properties", {})
+            documents = []
+            if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                documents.append(props["PolicyDocument"])
+            if resource["Type"] in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
+                documents += [p["PolicyDocument"] for p in props.get("Policies", [])]
+            for document in documents:
+                found += [(stack, logical_id, s) for s in document["Statement"]]
+    return found
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_there_are_identity_policies_to_check(platform_templates: dict[str, dict]) -> None:
+    assert len(identity_statements(platform_templates)) > 20
+
+
+def test_no_identity_policy_has_a_wildcard_action(platform_templates: dict[str, dict]) -> None:
+    offending = [
+        (stack, logical_id, action)
+        for stack, logical_id, statement in identity_statements(platform_templates)
+        for action in _as_list(statement.get("Action", [])) + _as_list(statement.get("NotAction", []))
+        if "*" in action
+    ]
+    assert offending == []
+
+
+def test_star_resources_only_on_actions_without_resource_level_permissions(
+    platform_templates: dict[str, dict],
+) -> None:
+    offending = [
+        (stack, logical_id, statement.get("Sid"), action)
+        for stack, logical_id, statement in identity_statements(platform_templates)
+        if statement["Effect"] == "Allow" and "*" in _as_list(statement.get("Resource", []))
+        for action in _as_list(statement["Action"])
+        if action not in NO_RESOURCE_LEVEL_ACTIONS
+    ]
+    assert offending == []
+
+
+def test_pass_role_always_names_the_service(platform_templates: dict[str, dict]) -> None:
+    passes = [s for _, _, s in identity_statements(platform_templates)
+              if "iam:PassRole" in _as_list(s["Action"])]
+    assert passes
+    for statement in passes:
+        assert "iam:PassedToService" in statement["Condition"]["StringEquals"]
+
+
+def test_no_aws_managed_policies_are_attached(platform_templates: dict[str, dict]) -> None:
+    for template in platform_templates.values():
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::IAM::Role":
+                assert "ManagedPolicyArns" not in resource["Properties"], resource["Properties"].get("Description")
+
+
+@pytest.mark.parametrize("action", ["sagemaker:CreateTrainingJob", "sagemaker:CreateProcessingJob",
+                                    "sagemaker:CreateHyperParameterTuningJob"])
+def test_job_launches_require_the_guardrails(platform_templates: dict[str, dict], action: str) -> None:
+    # GIVEN every statement that allows launching a job
+    launches = [s for _, _, s in identity_statements(platform_templates) if action in _as_list(s["Action"])]
+    assert launches
+    for statement in launches:
+        conditions = statement["Condition"]
+        # THEN the job must run in the platform's VPC, isolated, encrypted with the platform's key
+        assert conditions["Null"] == {"sagemaker:VpcSubnets": "false", "sagemaker:VpcSecurityGroupIds": "false"}
+        assert set(conditions["ForAllValues:StringEquals"]) == {"sagemaker:VpcSubnets", "sagemaker:VpcSecurityGroupIds"}
+        assert conditions["Bool"]["sagemaker:NetworkIsolation"] == "true"
+        assert conditions["Bool"]["sagemaker:InterContainerTrafficEncryption"] == "true"
+        assert {"sagemaker:VolumeKmsKey", "sagemaker:OutputKmsKey"} <= set(conditions["ArnEquals"])
+        # AND only name-scoped resources of this account and region
+        for resource in _as_list(statement["Resource"]):
+            assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:111122223333:[a-z-]+/[a-z0-9-]*\*", resource)
