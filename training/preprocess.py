@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from smxgb import env, schema
+from smxgb import env, report, schema
 from smxgb.failure import UserError
-from smxgb.report import DEFAULT_FAILURE_DIR, run_processing_main
 
 SPLITS = ("train", "validation", "test")
 CSV_FORMAT = "csv"
@@ -34,23 +33,17 @@ MISSING_DROP = "drop"
 MISSING_KEEP = "keep"
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments become a UserError, so they reach the failure file like any other."""
-
-    def error(self, message: str):
-        raise UserError(f"bad arguments: {message}")
+PARQUET_LABEL_COLUMN = "label"
 
 
 def build_parser() -> argparse.ArgumentParser:
     root = Path(env.PROCESSING_ROOT)
-    parser = _Parser(description=__doc__.splitlines()[0])
+    parser = report.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input-dir", type=Path, default=root / "input")
     for split in SPLITS:
         parser.add_argument(f"--{split}-dir", type=Path, default=root / split)
     parser.add_argument("--schema-dir", type=Path, default=root / "schema")
-    parser.add_argument("--failure-dir", type=Path, default=DEFAULT_FAILURE_DIR)
+    parser.add_argument("--failure-dir", type=Path, default=report.DEFAULT_FAILURE_DIR)
     parser.add_argument("--schema-file", type=Path, help="expected schema (see smxgb/schema.py)")
     parser.add_argument("--label-column", default="label", help="ignored when --schema-file is given")
     parser.add_argument("--problem-type", default="auto", help="auto (0/1 labels: binary, else regression), "
@@ -68,12 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
-
-
-def failure_dir_arg(argv: list[str]) -> Path:
-    scan = argparse.ArgumentParser(add_help=False)
-    scan.add_argument("--failure-dir", type=Path, default=DEFAULT_FAILURE_DIR)
-    return scan.parse_known_args(argv)[0].failure_dir
 
 
 # ---------------------------------------------------------------- reading
@@ -244,7 +231,9 @@ def split_sizes(rows: int, fractions: tuple[float, float, float]) -> tuple[int, 
 def write_split(directory: Path, split: str, labels: np.ndarray, features: pd.DataFrame,
                 label_name: str, output_format: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    frame = pd.concat([pd.Series(labels, name=label_name, index=features.index), features], axis=1)
+    # Parquet channels find the label by the name "label" (else the first column), so use that name.
+    name = PARQUET_LABEL_COLUMN if output_format == PARQUET_FORMAT else label_name
+    frame = pd.concat([pd.Series(labels, name=name, index=features.index), features], axis=1)
     frame = frame.reset_index(drop=True)
     if output_format == PARQUET_FORMAT:
         import pyarrow as pa
@@ -263,6 +252,11 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
     frame = read_inputs(files)
     expected = resolve_schema(args, list(frame.columns))
     rows_read = len(frame)
+    if args.output_format == PARQUET_FORMAT and PARQUET_LABEL_COLUMN in expected.feature_names:
+        raise UserError(
+            f"feature column {PARQUET_LABEL_COLUMN!r} would be taken for the label in a Parquet channel;"
+            " rename it in the data or use --output-format csv"
+        )
 
     frame = frame[frame[expected.label].notna()]
     features = numeric_features(frame, expected)
@@ -304,8 +298,8 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     # The failure directory must be known before the remaining arguments can be trusted.
-    failure_dir = failure_dir_arg(argv)
-    run_processing_main(lambda: preprocess(parse_args(argv)), failure_dir=failure_dir)
+    failure_dir = report.failure_dir_from_argv(argv)
+    report.run_processing_main(lambda: preprocess(parse_args(argv)), failure_dir=failure_dir)
 
 
 if __name__ == "__main__":

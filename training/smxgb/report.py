@@ -9,13 +9,14 @@ are those ``json_path`` values, for the pipeline stack to import.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 
 from smxgb import schema
-from smxgb.failure import run_main
+from smxgb.failure import UserError, run_main
 
 # Where the evaluation step writes, and what the pipeline's PropertyFile names.
 EVALUATION_FILE_NAME = "evaluation.json"
@@ -88,3 +89,17 @@ def run_processing_main(main: Callable[[], None], *, failure_dir: Path) -> None:
         if exit_.code not in (0, None) and failure.is_file():
             (failure_dir / EXIT_MESSAGE_FILE_NAME).write_text(failure.read_text())
         raise
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Bad arguments become a UserError, so they reach the failure file like any other failure."""
+
+    def error(self, message: str):
+        raise UserError(f"bad arguments: {message}")
+
+
+def failure_dir_from_argv(argv: list[str]) -> Path:
+    """``--failure-dir`` alone, so a failure to parse the other arguments is still reported there."""
+    scan = argparse.ArgumentParser(add_help=False)
+    scan.add_argument("--failure-dir", type=Path, default=DEFAULT_FAILURE_DIR)
+    return scan.parse_known_args(argv)[0].failure_dir

@@ -1,0 +1,293 @@
+"""Processing step: model + test channel -> evaluation.json (SageMaker model-quality format).
+
+``--model`` is what a pipeline passes from the training step's
+``ModelArtifacts.S3ModelArtifacts`` (a directory holding ``model.tar.gz``), a
+``model.tar.gz`` file, or a directory holding ``xgboost-model``. The test
+channel is label-first, like the training channels. The problem type comes from
+the booster's objective unless ``--problem-type`` says otherwise. Each metric
+is ``{"value": v, "standard_deviation": s}``, ``s`` from a seeded bootstrap;
+the JsonGet paths are the ``*_PATH`` constants in :mod:`smxgb.report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+from smxgb import env, report, schema
+from smxgb.data import read_channel_arrays
+from smxgb.failure import UserError
+
+MODEL_ARCHIVE_NAME = "model.tar.gz"
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_BOOTSTRAP_SAMPLES = 100
+BOOTSTRAP_SEED = 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    root = Path(env.PROCESSING_ROOT)
+    parser = report.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=root / "model")
+    parser.add_argument("--test-dir", type=Path, default=root / "test")
+    parser.add_argument("--output-dir", type=Path, default=root / "evaluation")
+    parser.add_argument("--failure-dir", type=Path, default=report.DEFAULT_FAILURE_DIR)
+    parser.add_argument("--content-type", help="test channel content type; default: from file suffixes")
+    parser.add_argument("--problem-type", default="auto", help="auto (from the objective), "
+                        + ", ".join(schema.PROBLEM_TYPES))
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                        help="binary: a score above it predicts class 1 (as XGBoost's error metric)")
+    parser.add_argument("--bootstrap-samples", type=int, default=DEFAULT_BOOTSTRAP_SAMPLES,
+                        help="resamples for standard deviations; 0 reports null")
+    return parser
+
+
+# ---------------------------------------------------------------- model
+
+
+def load_booster(model: Path) -> xgb.Booster:
+    raw = _model_bytes(model)
+    booster = xgb.Booster()
+    try:
+        booster.load_model(bytearray(raw))
+    except xgb.core.XGBoostError as exc:
+        raise UserError(f"{model} does not hold a loadable XGBoost model: {str(exc).splitlines()[0]}") from exc
+    return booster
+
+
+def _model_bytes(model: Path) -> bytes:
+    if model.is_dir():
+        if (model / env.MODEL_FILE_NAME).is_file():
+            return (model / env.MODEL_FILE_NAME).read_bytes()
+        archives = sorted(model.glob("*.tar.gz"))
+        if len(archives) != 1:
+            raise UserError(
+                f"{model} holds neither {env.MODEL_FILE_NAME} nor exactly one *.tar.gz"
+                f" (found {[a.name for a in archives]}); pass the training job's model artifact"
+            )
+        model = archives[0]
+    if not model.is_file():
+        raise UserError(f"model {model} does not exist; map the training step's model artifact there")
+    if not tarfile.is_tarfile(model):
+        return model.read_bytes()
+    # Read the one member in memory: nothing from the archive touches the filesystem.
+    with tarfile.open(model, "r:*") as archive:
+        members = [m for m in archive.getmembers() if m.isfile() and Path(m.name).name == env.MODEL_FILE_NAME]
+        if not members:
+            names = [m.name for m in archive.getmembers()][:10]
+            raise UserError(f"{model.name} has no {env.MODEL_FILE_NAME} (members: {names}); was it trained here?")
+        return archive.extractfile(members[0]).read()
+
+
+def objective(booster: xgb.Booster) -> tuple[str, int]:
+    learner = json.loads(booster.save_config())["learner"]
+    num_class = int(float(learner.get("learner_model_param", {}).get("num_class", 0) or 0))
+    return learner["objective"]["name"], num_class
+
+
+def problem_type_of(objective_name: str) -> str:
+    if objective_name.startswith("binary:"):
+        return schema.BINARY
+    if objective_name.startswith("multi:"):
+        return schema.MULTICLASS
+    if objective_name.startswith(("reg:", "count:", "survival:")):
+        return schema.REGRESSION
+    raise UserError(
+        f"objective {objective_name!r} has no model-quality report here; pass --problem-type to override"
+    )
+
+
+def scores(booster: xgb.Booster, features: np.ndarray, objective_name: str, problem_type: str) -> np.ndarray:
+    """Positive-class probability (binary), class probabilities (multiclass) or predictions."""
+    matrix = xgb.DMatrix(features)
+    if problem_type == schema.MULTICLASS:
+        # Margins, so multi:softmax (which predicts labels) still yields probabilities.
+        margins = booster.predict(matrix, output_margin=True).astype(np.float64)
+        margins -= margins.max(axis=1, keepdims=True)
+        exp = np.exp(margins)
+        return exp / exp.sum(axis=1, keepdims=True)
+    predictions = booster.predict(matrix).astype(np.float64)
+    if objective_name == "binary:logitraw":
+        return 1.0 / (1.0 + np.exp(-predictions))
+    return predictions
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def auc(labels: np.ndarray, score: np.ndarray) -> float:
+    """Mann-Whitney AUC with tied scores sharing their average rank."""
+    positives = int(labels.sum())
+    negatives = labels.size - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(score, kind="mergesort")
+    sorted_scores = score[order]
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    average_rank = first + (counts + 1) / 2.0
+    ranks = np.empty(score.size)
+    ranks[order] = np.repeat(average_rank, counts)
+    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def binary_metrics(labels: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, float]:
+    predicted = score > threshold
+    actual = labels == 1
+    tp = float(np.sum(predicted & actual))
+    fp = float(np.sum(predicted & ~actual))
+    fn = float(np.sum(~predicted & actual))
+    tn = float(np.sum(~predicted & ~actual))
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {
+        "auc": auc(labels, score),
+        "accuracy": (tp + tn) / labels.size,
+        "precision": precision,
+        "recall": recall,
+        "f1": _ratio(2 * precision * recall, precision + recall),
+        "true_positive_rate": recall,
+        "true_negative_rate": _ratio(tn, tn + fp),
+        "false_positive_rate": _ratio(fp, fp + tn),
+        "false_negative_rate": _ratio(fn, fn + tp),
+    }
+
+
+def multiclass_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    predicted = probabilities.argmax(axis=1)
+    num_classes = probabilities.shape[1]
+    confusion = _confusion(labels, predicted, num_classes)
+    support = confusion.sum(axis=1)
+    true_positives = np.diag(confusion)
+    precision = np.divide(true_positives, confusion.sum(axis=0), out=np.zeros(num_classes),
+                          where=confusion.sum(axis=0) > 0)
+    recall = np.divide(true_positives, support, out=np.zeros(num_classes), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(num_classes),
+                   where=(precision + recall) > 0)
+    weights = support / support.sum()
+    return {
+        "accuracy": float(true_positives.sum() / labels.size),
+        "weighted_precision": float(weights @ precision),
+        "weighted_recall": float(weights @ recall),
+        "weighted_f1": float(weights @ f1),
+    }
+
+
+def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    errors = predictions - labels
+    mse = float(np.mean(errors**2))
+    total = float(np.sum((labels - labels.mean()) ** 2))
+    return {
+        "mse": mse,
+        "rmse": float(np.sqrt(mse)),
+        "mae": float(np.mean(np.abs(errors))),
+        "r2": 1.0 - float(np.sum(errors**2)) / total if total else float("nan"),
+    }
+
+
+def _confusion(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    return np.bincount(labels * num_classes + predicted, minlength=num_classes**2).reshape(num_classes, -1)
+
+
+def _confusion_dict(confusion: np.ndarray) -> dict:
+    """SageMaker's layout: actual class -> predicted class -> count."""
+    return {str(a): {str(p): int(confusion[a, p]) for p in range(confusion.shape[1])}
+            for a in range(confusion.shape[0])}
+
+
+def evaluate(labels: np.ndarray, score: np.ndarray, problem_type: str, *, threshold: float = DEFAULT_THRESHOLD,
+             bootstrap_samples: int = DEFAULT_BOOTSTRAP_SAMPLES) -> dict:
+    """The model-quality report for one problem type."""
+    if problem_type == schema.BINARY:
+        labels = labels.astype(np.int64)
+        compute = lambda y, s: binary_metrics(y, s, threshold)  # noqa: E731
+        confusion = _confusion(labels, (score > threshold).astype(np.int64), 2)
+    elif problem_type == schema.MULTICLASS:
+        labels = labels.astype(np.int64)
+        compute = multiclass_metrics
+        confusion = _confusion(labels, score.argmax(axis=1), score.shape[1])
+    else:
+        compute, confusion = regression_metrics, None
+    values = compute(labels, score)
+    deviations = _bootstrap_std(compute, labels, score, bootstrap_samples)
+    section = {name: report.metric(value, deviations.get(name)) for name, value in values.items()}
+    if confusion is not None:
+        section["confusion_matrix"] = _confusion_dict(confusion)
+    return {report.SECTIONS[problem_type]: section}
+
+
+def _bootstrap_std(compute, labels: np.ndarray, score: np.ndarray, samples: int) -> dict[str, float]:
+    if samples <= 0:
+        return {}
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    draws: dict[str, list[float]] = {}
+    for _ in range(samples):
+        rows = rng.integers(0, labels.size, labels.size)
+        for name, value in compute(labels[rows], score[rows]).items():
+            draws.setdefault(name, []).append(value)
+    # nanstd: a resample holding one class has no AUC, which says nothing about spread.
+    with np.errstate(all="ignore"):
+        return {name: float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else float("nan")
+                for name, values in draws.items()}
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def check_labels(labels: np.ndarray, problem_type: str, num_classes: int) -> None:
+    if not np.all(np.isfinite(labels)):
+        raise UserError("the test channel has missing labels; run the preprocess step, which drops them")
+    if problem_type == schema.REGRESSION:
+        return
+    classes = num_classes if problem_type == schema.MULTICLASS else 2
+    bad = labels[(labels != np.round(labels)) | (labels < 0) | (labels >= classes)]
+    if bad.size:
+        raise UserError(
+            f"test labels must be class indices 0..{classes - 1} for {problem_type}, found {bad[0]:g};"
+            " is the label the first column, and the test set from the same preprocess run?"
+        )
+
+
+def run(args: argparse.Namespace) -> dict:
+    booster = load_booster(args.model)
+    objective_name, num_class = objective(booster)
+    problem_type = args.problem_type
+    schema.check_problem_type(problem_type, allow_auto=True, source="--problem-type")
+    if problem_type == "auto":
+        problem_type = problem_type_of(objective_name)
+    if not args.test_dir.is_dir():
+        raise UserError(f"test channel {args.test_dir} does not exist; map the preprocess step's test output there")
+    features, labels = read_channel_arrays(args.test_dir, args.content_type)
+    if labels.size == 0:
+        raise UserError(f"the test channel {args.test_dir} holds no rows")
+    if features.shape[1] != booster.num_features():
+        raise UserError(
+            f"test rows have {features.shape[1]} features but the model expects {booster.num_features()};"
+            " evaluate with the test split of the preprocess run the model was trained on"
+        )
+    check_labels(labels, problem_type, num_class)
+    score = scores(booster, features, objective_name, problem_type)
+    result = evaluate(labels, score, problem_type, threshold=args.threshold,
+                      bootstrap_samples=args.bootstrap_samples)
+    target = report.write_report(result, args.output_dir)
+    primary_path, _ = report.PRIMARY_METRIC_PATH[problem_type]
+    print(f"evaluate: {labels.size} rows, {objective_name}, {primary_path} = {report.json_get(result, primary_path)}"
+          f" -> {target}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    failure_dir = report.failure_dir_from_argv(argv)
+    report.run_processing_main(lambda: run(build_parser().parse_args(argv)), failure_dir=failure_dir)
+
+
+if __name__ == "__main__":
+    main()
