@@ -55,6 +55,96 @@ class DataConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TuningRange:
+    """One hyperparameter range searched by the tuning job (a name ``training/train.py`` accepts)."""
+
+    name: str
+    min_value: float
+    max_value: float
+    #: ``Auto``, ``Linear``, ``Logarithmic`` (min must be > 0) or ``ReverseLogarithmic``.
+    scaling: str = "Auto"
+    #: Integer ranges are searched over whole numbers (``max_depth``).
+    integer: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineConfig:
+    """The training pipeline's defaults; instance types, counts, job limits and the AUC gate are
+    also pipeline parameters, so one execution can override them without a deploy.
+    """
+
+    #: Preprocessing and evaluation instances. Processing jobs cannot run on spot
+    #: capacity; ml.m5.large is about $0.115/hour on demand in us-east-1.
+    processing_instance_type: str = "ml.m5.large"
+    processing_instance_count: int = 1
+    #: Tuning trials; ml.m5.xlarge is about $0.23/hour on demand, typically 60-70% less on spot.
+    training_instance_type: str = "ml.m5.xlarge"
+    training_instance_count: int = 1
+    #: ML storage volume per instance (encrypted with the model key).
+    volume_size_gb: int = 30
+    #: Managed spot for every training trial; interrupted trials resume from their checkpoints.
+    use_spot_training: bool = True
+    #: Billable seconds per trial before SageMaker stops it.
+    max_runtime_seconds: int = 3600
+    #: Seconds per trial including waiting for spot capacity; must be >= max_runtime_seconds.
+    max_wait_seconds: int = 7200
+    #: Seconds per preprocessing or evaluation job.
+    processing_max_runtime_seconds: int = 3600
+    #: ``Bayesian`` or ``Random``. Hyperband brings its own early stopping and Grid
+    #: only searches categorical ranges, so neither fits the ranges and Auto early stopping here.
+    tuning_strategy: str = "Bayesian"
+    #: Trials per tuning job, and how many run at once (the spot and account quotas bound both).
+    max_training_jobs: int = 20
+    max_parallel_training_jobs: int = 2
+    #: Test-set AUC the best model needs before it is registered.
+    auc_threshold: float = 0.8
+    #: Raw data prefix in the raw bucket that preprocessing reads (CSV/Parquet with a header).
+    raw_data_prefix: str = "input/"
+    #: Label column of the raw data.
+    label_column: str = "label"
+    #: Hyperparameters every trial gets, as strings (SageMaker passes strings).
+    static_hyperparameters: tuple[tuple[str, str], ...] = (
+        ("objective", "binary:logistic"),
+        ("eval_metric", "auc"),
+        ("num_round", "300"),
+        ("early_stopping_rounds", "20"),
+        ("tree_method", "hist"),
+    )
+    tuning_ranges: tuple[TuningRange, ...] = (
+        TuningRange(name="eta", min_value=0.01, max_value=0.3, scaling="Logarithmic"),
+        TuningRange(name="max_depth", min_value=3, max_value=10, integer=True),
+        TuningRange(name="min_child_weight", min_value=1, max_value=10),
+        TuningRange(name="subsample", min_value=0.5, max_value=1.0),
+        TuningRange(name="colsample_bytree", min_value=0.5, max_value=1.0),
+        TuningRange(name="gamma", min_value=0, max_value=5),
+        TuningRange(name="alpha", min_value=0.001, max_value=10, scaling="Logarithmic"),
+        TuningRange(name="lambda", min_value=0.001, max_value=10, scaling="Logarithmic"),
+    )
+    #: Name of a finished tuning job to warm start from; empty means a cold start.
+    warm_start_parent_tuning_job: str = ""
+    #: ``IdenticalDataAndAlgorithm`` (same data, new ranges) or ``TransferLearning``.
+    warm_start_type: str = "IdenticalDataAndAlgorithm"
+
+    def __post_init__(self) -> None:
+        if self.tuning_strategy not in ("Bayesian", "Random"):
+            raise ConfigError(f"tuning_strategy {self.tuning_strategy!r} must be Bayesian or Random")
+        if self.use_spot_training and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ConfigError(
+                f"max_wait_seconds ({self.max_wait_seconds}) must be >= max_runtime_seconds"
+                f" ({self.max_runtime_seconds}) with spot training: the wait includes the run"
+            )
+        if not 1 <= self.max_parallel_training_jobs <= self.max_training_jobs:
+            raise ConfigError("max_parallel_training_jobs must be between 1 and max_training_jobs")
+        if self.warm_start_type not in ("IdenticalDataAndAlgorithm", "TransferLearning"):
+            raise ConfigError(f"warm_start_type {self.warm_start_type!r} must be IdenticalDataAndAlgorithm"
+                              " or TransferLearning")
+        for r in self.tuning_ranges:
+            if not r.min_value < r.max_value or (r.scaling == "Logarithmic" and r.min_value <= 0):
+                raise ConfigError(f"tuning range {r.name} [{r.min_value}, {r.max_value}] with {r.scaling}"
+                                  " scaling needs min < max (and min > 0 for Logarithmic)")
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlatformConfig:
     """One deployment environment of the platform."""
 
@@ -67,6 +157,7 @@ class PlatformConfig:
     region: str = "us-east-1"
     network: NetworkConfig = field(default_factory=NetworkConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     #: Days CloudWatch log groups created by the platform keep their events.
     log_retention_days: int = 90
     #: Cost-allocation tags on every resource.
