@@ -55,6 +55,54 @@ class DataConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkloadConfig:
+    """The notebook, the model registry and the endpoint: the knobs that cost money while idle.
+
+    Constructs validate these values (``IdleNotebook``, ``ModelEndpoint``) so a
+    bad value fails synth with a message naming the fix.
+    """
+
+    #: Notebook instance type; ml.t3.medium is about $0.05/hour in us-east-1.
+    notebook_instance_type: str = "ml.t3.medium"
+    #: Minutes without kernel or terminal activity before the notebook stops
+    #: itself (checked every 5 minutes, so the minimum is 5).
+    notebook_idle_minutes: int = 60
+    #: ``serverless`` costs nothing while idle but has no VPC, network
+    #: isolation, data capture or autoscaling policy; ``real-time`` has all of
+    #: them and bills its instances around the clock.
+    endpoint_mode: str = "serverless"
+    #: Serverless memory: 1024-6144 MB in 1024 MB steps.
+    serverless_memory_mb: int = 2048
+    #: Serverless concurrent invocations (1-200; the account-wide quota also applies).
+    serverless_max_concurrency: int = 5
+    #: Real-time instance type; ml.m5.large is about $0.115/hour in us-east-1.
+    instance_type: str = "ml.m5.large"
+    #: Real-time autoscaling bounds; min is also the initial instance count.
+    min_instances: int = 1
+    max_instances: int = 2
+    #: Invocations per instance per minute that target tracking holds.
+    target_invocations_per_instance: int = 100
+    #: Percent of real-time requests and responses captured to the model bucket.
+    data_capture_percent: int = 10
+    #: Percent of capacity the blue/green canary receives before the rest shifts.
+    canary_percent: int = 25
+    #: Minutes the alarms watch the canary (and again the full fleet) before an update completes.
+    bake_minutes: int = 10
+    #: Alarm (and roll back an update) when ModelLatency's p90 exceeds this many milliseconds.
+    latency_alarm_ms: int = 1000
+    #: Alarm (and roll back an update) at this many 5XX invocation errors in a minute.
+    error_alarm_count: int = 5
+    #: The approved model package version of ``model_package_group_name`` to
+    #: serve. Version 1 is the example default so that synth always renders
+    #: the endpoint; deploy with ``-c model_package_version=N`` once version N
+    #: is approved (SageMaker refuses to create a model from one that is not).
+    model_package_version: int = 1
+    #: Accounts (12-digit IDs) allowed to read and deploy this environment's
+    #: approved models; empty means no resource policy on the group.
+    trusted_account_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class TuningRange:
     """One hyperparameter range searched by the tuning job (a name ``training/train.py`` accepts)."""
 
@@ -158,6 +206,7 @@ class PlatformConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     data: DataConfig = field(default_factory=DataConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
     #: Days CloudWatch log groups created by the platform keep their events.
     log_retention_days: int = 90
     #: Cost-allocation tags on every resource.
@@ -218,6 +267,7 @@ ENVIRONMENTS: dict[str, PlatformConfig] = {
         name="dev",
         network=NetworkConfig(availability_zones=_zones("us-east-1", 2)),
         log_retention_days=30,
+        workloads=WorkloadConfig(endpoint_mode="serverless"),
         tags=(("CostCenter", "ml-platform"), ("Environment", "dev")),
     ),
     "prod": PlatformConfig(
@@ -225,6 +275,9 @@ ENVIRONMENTS: dict[str, PlatformConfig] = {
         network=NetworkConfig(cidr="10.41.0.0/16", availability_zones=_zones("us-east-1", 3)),
         data=DataConfig(noncurrent_version_expiration_days=90),
         log_retention_days=365,
+        # Two instances minimum: a canary of 25% needs a fleet to be a part of,
+        # and one instance per AZ keeps serving through an AZ outage.
+        workloads=WorkloadConfig(endpoint_mode="real-time", min_instances=2, max_instances=4),
         tags=(("CostCenter", "ml-platform"), ("Environment", "prod")),
     ),
 }
