@@ -142,7 +142,7 @@ def numeric_features(frame: pd.DataFrame, expected: schema.Schema) -> pd.DataFra
             if not (present == np.round(present)).all():
                 raise UserError(
                     f"feature column {feature.name!r} is typed int in the schema but holds"
-                    f" {present[present != np.round(present)].iloc[0]!r}; fix the data or type it float"
+                    f" {_plain(present[present != np.round(present)].iloc[0])!r}; fix the data or type it float"
                 )
         columns[feature.name] = values
     return pd.DataFrame(columns, index=frame.index)
