@@ -275,7 +275,7 @@ def check_labels(label: np.ndarray, path: Path, first_row: int = 1) -> None:
         )
 
 
-def _label_array(table: pa.Table) -> np.ndarray:
+def label_array(table: pa.Table) -> np.ndarray:
     column = table.column(LABEL_COLUMN)
     return pc.fill_null(column, math.nan).to_numpy().astype(np.float32, copy=False)
 
@@ -288,7 +288,7 @@ def read_table(path: Path, content_type: str) -> pa.Table:
     table = read_parquet_table(path) if content_type == PARQUET else read_csv_table(path)
     if table.num_rows == 0:
         raise UserError(f"file {path} has no rows; remove it or upload the data")
-    check_labels(_label_array(table), path)
+    check_labels(label_array(table), path)
     return table
 
 
@@ -334,7 +334,7 @@ def load_channel(channel: Channel, n_features: int | None = None) -> InMemoryDat
         n_features = table.num_columns - 1
         tables.append(table)
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    return InMemoryData(features_of(table), _label_array(table), table.num_columns - 1)
+    return InMemoryData(features_of(table), label_array(table), table.num_columns - 1)
 
 
 def _dense(features) -> np.ndarray:
