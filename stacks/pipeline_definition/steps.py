@@ -1,0 +1,297 @@
+"""The steps: preprocess -> tune -> evaluate -> AUC gate -> register (or fail)."""
+
+from __future__ import annotations
+
+from stacks.pipeline_definition import contract
+from stacks.pipeline_definition import parameters as p
+from stacks.pipeline_definition.expressions import (
+    join,
+    json_get,
+    param,
+    processing_output_uri,
+    step_property,
+)
+from stacks.pipeline_definition.jobs import (
+    processing_code_input,
+    processing_entrypoint,
+    processing_network,
+    run_scoped_uri,
+    script_mode_hyperparameters,
+    training_code_channel,
+    vpc_config,
+)
+from stacks.pipeline_definition.resources import PipelineResources
+
+PREPROCESS = "Preprocess"
+TUNE = "Tune"
+EVALUATE = "Evaluate"
+CHECK = "CheckAuc"
+REGISTER = "RegisterModel"
+FAIL = "AucBelowThreshold"
+EVALUATION_OUTPUT = "evaluation"
+EVALUATION_PROPERTY_FILE = "EvaluationReport"
+ROOT = contract.PROCESSING_ROOT
+
+
+def _processing_resources(r: PipelineResources) -> dict:
+    return {
+        "ClusterConfig": {
+            "InstanceCount": param(p.PROCESSING_INSTANCE_COUNT),
+            "InstanceType": param(p.PROCESSING_INSTANCE_TYPE),
+            "VolumeSizeInGB": r.config.volume_size_gb,
+            "VolumeKmsKeyId": r.model_key_arn,
+        }
+    }
+
+
+def _s3_input(name: str, uri, local_path: str) -> dict:
+    return {
+        "InputName": name,
+        "AppManaged": False,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+            "S3CompressionType": "None",
+        },
+    }
+
+
+def _s3_output(name: str, uri, local_path: str) -> dict:
+    return {
+        "OutputName": name,
+        "AppManaged": False,
+        "S3Output": {"S3Uri": uri, "LocalPath": local_path, "S3UploadMode": "EndOfJob"},
+    }
+
+
+def _processing_job(r: PipelineResources, script: str, inputs: list, outputs: list, arguments: list) -> dict:
+    """A CreateProcessingJob request (Pipelines names the job). Processing has no spot capacity."""
+    return {
+        "ProcessingResources": _processing_resources(r),
+        "AppSpecification": {
+            "ImageUri": r.image_uri,
+            "ContainerEntrypoint": processing_entrypoint(r, script),
+            "ContainerArguments": arguments,
+        },
+        "RoleArn": r.processing_role_arn,
+        "ProcessingInputs": [processing_code_input(r), *inputs],
+        "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": r.model_key_arn},
+        "NetworkConfig": processing_network(r),
+        "StoppingCondition": {"MaxRuntimeInSeconds": r.config.processing_max_runtime_seconds},
+        "Environment": {"PYTHONUNBUFFERED": "1"},
+    }
+
+
+def preprocess_step(r: PipelineResources) -> dict:
+    outputs = [
+        _s3_output(split, run_scoped_uri(r.processed_bucket, r.channels_prefix, split), f"{ROOT}/{split}")
+        for split in contract.SPLITS
+    ]
+    outputs.append(_s3_output("schema", run_scoped_uri(r.processed_bucket, r.channels_prefix, "schema"),
+                              f"{ROOT}/schema"))
+    arguments = ["--input-dir", f"{ROOT}/input"]
+    for split in contract.SPLITS:
+        arguments += [f"--{split}-dir", f"{ROOT}/{split}"]
+    arguments += ["--schema-dir", f"{ROOT}/schema", "--label-column", param(p.LABEL_COLUMN)]
+    return {
+        "Name": PREPROCESS,
+        "Type": "Processing",
+        "Description": "Split raw data into label-first train/validation/test channels",
+        "Arguments": _processing_job(
+            r,
+            contract.PREPROCESS_SCRIPT,
+            [_s3_input("raw", param(p.INPUT_DATA), f"{ROOT}/input")],
+            outputs,
+            arguments,
+        ),
+    }
+
+
+def _data_channel(name: str) -> dict:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": processing_output_uri(PREPROCESS, name),
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+        "ContentType": "text/csv",
+        "CompressionType": "None",
+        "InputMode": "File",
+    }
+
+
+def _parameter_ranges(r: PipelineResources) -> dict:
+    integers, continuous = [], []
+    for rng in r.config.tuning_ranges:
+        low, high = (int(rng.min_value), int(rng.max_value)) if rng.integer else (rng.min_value, rng.max_value)
+        entry = {"Name": rng.name, "MinValue": str(low), "MaxValue": str(high), "ScalingType": rng.scaling}
+        (integers if rng.integer else continuous).append(entry)
+    return {"IntegerParameterRanges": integers, "ContinuousParameterRanges": continuous}
+
+
+def _stopping_condition(r: PipelineResources) -> dict:
+    condition = {"MaxRuntimeInSeconds": r.config.max_runtime_seconds}
+    if r.config.use_spot_training:
+        condition["MaxWaitTimeInSeconds"] = r.config.max_wait_seconds
+    return condition
+
+
+def _training_job_definition(r: PipelineResources) -> dict:
+    return {
+        "StaticHyperParameters": {**dict(r.config.static_hyperparameters), **script_mode_hyperparameters(r)},
+        "AlgorithmSpecification": {
+            "TrainingImage": r.image_uri,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": contract.metric_definitions(),
+        },
+        "RoleArn": r.training_role_arn,
+        "InputDataConfig": [*(_data_channel(c) for c in contract.TRAINING_CHANNELS), training_code_channel(r)],
+        "VpcConfig": vpc_config(r),
+        "OutputDataConfig": {
+            "S3OutputPath": run_scoped_uri(r.model_bucket, r.training_prefix),
+            "KmsKeyId": r.model_key_arn,
+        },
+        "ResourceConfig": {
+            "InstanceType": param(p.TRAINING_INSTANCE_TYPE),
+            "InstanceCount": param(p.TRAINING_INSTANCE_COUNT),
+            "VolumeSizeInGB": r.config.volume_size_gb,
+            "VolumeKmsKeyId": r.model_key_arn,
+        },
+        "StoppingCondition": _stopping_condition(r),
+        "EnableNetworkIsolation": True,
+        "EnableInterContainerTrafficEncryption": True,
+        "EnableManagedSpotTraining": r.config.use_spot_training,
+        # SageMaker keeps each trial's checkpoints apart under this URI; a spot
+        # interruption resumes the trial from them instead of from round 0.
+        "CheckpointConfig": {
+            "S3Uri": run_scoped_uri(r.model_bucket, r.checkpoints_prefix),
+            "LocalPath": contract.DEFAULT_CHECKPOINT_DIR,
+        },
+        "RetryStrategy": {"MaximumRetryAttempts": 2},
+    }
+
+
+def tune_step(r: PipelineResources) -> dict:
+    arguments = {
+        "HyperParameterTuningJobConfig": {
+            "Strategy": param(p.TUNING_STRATEGY),
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": contract.OBJECTIVE_METRIC},
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": param(p.MAX_TRAINING_JOBS),
+                "MaxParallelTrainingJobs": param(p.MAX_PARALLEL_TRAINING_JOBS),
+            },
+            "ParameterRanges": _parameter_ranges(r),
+            "TrainingJobEarlyStoppingType": "Auto",
+        },
+        "TrainingJobDefinition": _training_job_definition(r),
+    }
+    if r.config.warm_start_parent_tuning_job:
+        arguments["WarmStartConfig"] = {
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": param(p.WARM_START_PARENT)}],
+            "WarmStartType": r.config.warm_start_type,
+        }
+    return {
+        "Name": TUNE,
+        "Type": "Tuning",
+        "Description": f"Tune train.py on {contract.OBJECTIVE_METRIC} with managed spot trials",
+        "Arguments": arguments,
+    }
+
+
+def best_model_uri(r: PipelineResources) -> dict:
+    """The best trial's model artifact: ``<S3OutputPath>/<job name>/output/model.tar.gz``.
+
+    Pipelines sorts a tuning step's ``TrainingJobSummaries`` by the objective,
+    so index 0 is the best trial (the SDK's ``get_top_model_s3_uri(top_k=0)``).
+    """
+    return run_scoped_uri(
+        r.model_bucket,
+        r.training_prefix,
+        step_property(TUNE, "TrainingJobSummaries[0].TrainingJobName"),
+        "output",
+        "model.tar.gz",
+    )
+
+
+def evaluate_step(r: PipelineResources) -> dict:
+    model_dir, test_dir, out_dir = f"{ROOT}/model", f"{ROOT}/test", f"{ROOT}/{EVALUATION_OUTPUT}"
+    inputs = [
+        _s3_input("model", best_model_uri(r), model_dir),
+        _s3_input("test", processing_output_uri(PREPROCESS, "test"), test_dir),
+    ]
+    outputs = [_s3_output(EVALUATION_OUTPUT, run_scoped_uri(r.model_bucket, r.evaluation_prefix), out_dir)]
+    arguments = ["--model", model_dir, "--test-dir", test_dir, "--output-dir", out_dir]
+    return {
+        "Name": EVALUATE,
+        "Type": "Processing",
+        "Description": "Score the best trial on the held-out test channel",
+        "Arguments": _processing_job(r, contract.EVALUATE_SCRIPT, inputs, outputs, arguments),
+        "PropertyFiles": [
+            {
+                "PropertyFileName": EVALUATION_PROPERTY_FILE,
+                "OutputName": EVALUATION_OUTPUT,
+                "FilePath": contract.EVALUATION_FILE_NAME,
+            }
+        ],
+    }
+
+
+def auc() -> dict:
+    return json_get(EVALUATE, EVALUATION_PROPERTY_FILE, contract.AUC_JSON_PATH)
+
+
+def register_step(r: PipelineResources) -> dict:
+    report_uri = join(processing_output_uri(EVALUATE, EVALUATION_OUTPUT), contract.EVALUATION_FILE_NAME)
+    return {
+        "Name": REGISTER,
+        "Type": "RegisterModel",
+        "Description": "Register the best model for manual approval",
+        "Arguments": {
+            "ModelPackageGroupName": r.model_package_group_name,
+            "ModelPackageDescription": "XGBoost model from the training pipeline",
+            "ModelApprovalStatus": "PendingManualApproval",
+            "InferenceSpecification": {
+                "Containers": [{"Image": r.image_uri, "ModelDataUrl": best_model_uri(r)}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+                "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],
+                "SupportedTransformInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],
+            },
+            "ModelMetrics": {
+                "ModelQuality": {
+                    "Statistics": {"ContentType": contract.EVALUATION_CONTENT_TYPE, "S3Uri": report_uri}
+                }
+            },
+        },
+    }
+
+
+def fail_step() -> dict:
+    return {
+        "Name": FAIL,
+        "Type": "Fail",
+        "Arguments": {
+            "ErrorMessage": join("Test AUC", auc(), "is below the threshold", param(p.AUC_THRESHOLD), on=" ")
+        },
+    }
+
+
+def check_step(r: PipelineResources) -> dict:
+    return {
+        "Name": CHECK,
+        "Type": "Condition",
+        "Description": "Register only models whose test AUC reaches the threshold",
+        "Arguments": {
+            "Conditions": [
+                {"Type": "GreaterThanOrEqualTo", "LeftValue": auc(), "RightValue": param(p.AUC_THRESHOLD)}
+            ],
+            "IfSteps": [register_step(r)],
+            "ElseSteps": [fail_step()],
+        },
+    }
