@@ -49,7 +49,7 @@ def summarize(cdk_out: Path) -> dict:
     if report.exists():
         for plugin in json.loads(report.read_text()).get("pluginReports", []):
             for violation in plugin.get("violations", []):
-                findings[_pack_of(violation.get("ruleName", ""))] += len(violation.get("violatingResources", [1]))
+                findings[_pack_of(violation.get("ruleName", ""))] += len(violation.get("violatingConstructs", [1]))
     return {
         "resources": resources,
         "packs": {pack: {"unacknowledged": findings[pack], "acknowledged": acknowledged[pack]} for pack in NAG_PACKS},
