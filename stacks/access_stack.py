@@ -73,6 +73,8 @@ class AccessStack(cdk.Stack):
         )
         self.processing_role.grant_read(raw, data_key)
         self.processing_role.grant_write(processed, data_key, prefix=CHANNELS_PREFIX)
+        # Evaluation reads the test channel the preprocessing step wrote.
+        self.processing_role.grant_read(processed, data_key, prefix=CHANNELS_PREFIX)
         self.processing_role.grant_read(models, model_key, prefix=TRAINING_PREFIX)
         self.processing_role.grant_write(models, model_key, prefix=EVALUATION_PREFIX)
 

@@ -16,6 +16,7 @@ from stacks.data_stack import DataStack
 from stacks.endpoint_stack import EndpointStack
 from stacks.network_stack import NetworkStack
 from stacks.notebook_stack import NotebookStack
+from stacks.pipeline_stack import PipelineStack
 from stacks.registry_stack import RegistryStack
 
 
@@ -24,6 +25,7 @@ class Platform:
     data: DataStack
     network: NetworkStack
     access: AccessStack
+    pipeline: PipelineStack | None = None
     notebook: NotebookStack | None = None
     registry: RegistryStack | None = None
     endpoint: EndpointStack | None = None
@@ -47,6 +49,12 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         AccessStack, "access", "ML platform: least-privilege IAM roles for every principal", data=data, network=network
     )
     # -- SageMaker workload stacks are wired below this line --
+    pipeline = unit(
+        PipelineStack,
+        "pipeline",
+        "ML platform: training pipeline (preprocess, spot tuning, evaluation, registration)",
+        access=access,
+    )
     notebook = unit(
         NotebookStack,
         "notebook",
@@ -68,7 +76,13 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
     )
 
     platform = Platform(
-        data=data, network=network, access=access, notebook=notebook, registry=registry, endpoint=endpoint
+        data=data,
+        network=network,
+        access=access,
+        pipeline=pipeline,
+        notebook=notebook,
+        registry=registry,
+        endpoint=endpoint,
     )
     for key, value in (("Project", config.project), *config.tags):
         cdk.Tags.of(app).add(key, value)
