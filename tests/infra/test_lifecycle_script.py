@@ -1,0 +1,215 @@
+"""The notebook's on-start script and idle checker, tested as code against a real local Jupyter stand-in."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Template
+from constructs.idle_notebook import LIFECYCLE_DIR, IdleNotebook, render_on_start
+
+from tests.infra.conftest import new_stack
+
+AUTOSTOP = LIFECYCLE_DIR / "autostop.py"
+ON_START = LIFECYCLE_DIR / "on-start.sh"
+
+
+def _iso(minutes_ago: float) -> str:
+    moment = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)  # noqa: UP017 - script's own style
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class FakeJupyter:
+    """A real HTTP server on 127.0.0.1 answering the two Jupyter APIs the checker reads."""
+
+    def __init__(self) -> None:
+        self.sessions: list[dict] = []
+        self.terminals: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                routes = {"/api/sessions": fake.sessions, "/api/terminals": fake.terminals}
+                if self.path not in routes:
+                    self.send_error(404)
+                    return
+                body = json.dumps(routes[self.path]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def kernel(self, *, minutes_ago: float, state: str = "idle") -> None:
+        kernel = {"last_activity": _iso(minutes_ago), "execution_state": state}
+        self.sessions.append({"id": f"s{len(self.sessions)}", "kernel": kernel})
+
+
+@pytest.fixture
+def jupyter() -> Iterator[FakeJupyter]:
+    fake = FakeJupyter()
+    fake.thread.start()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def notebook_host(tmp_path: Path) -> dict[str, Path]:
+    """The instance's metadata file and a stub stop command that records its arguments."""
+    metadata = tmp_path / "resource-metadata.json"
+    metadata.write_text(
+        json.dumps(
+            {
+                "ResourceArn": "arn:aws:sagemaker:eu-west-1:111122223333:notebook-instance/mlp-dev-workbench",
+                "ResourceName": "mlp-dev-workbench",
+            }
+        )
+    )
+    stub = tmp_path / "stop_stub.py"
+    record = tmp_path / "stopped.txt"
+    stub.write_text(f"import sys\nopen({str(record)!r}, 'w').write(' '.join(sys.argv[1:]))\n")
+    return {"metadata": metadata, "stub": stub, "record": record}
+
+
+def _run_checker(jupyter: FakeJupyter, host: dict[str, Path], *, idle_minutes: int, booted_minutes_ago: float = 600):
+    return subprocess.run(
+        [
+            sys.executable,
+            str(AUTOSTOP),
+            "--idle-minutes",
+            str(idle_minutes),
+            "--jupyter-url",
+            jupyter.url,
+            "--metadata-file",
+            str(host["metadata"]),
+            "--stop-command",
+            f"{sys.executable} {host['stub']} stop-notebook-instance --region {{region}} --name {{name}}",
+            "--booted-at",
+            str(time.time() - booted_minutes_ago * 60),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+
+
+def test_idle_notebook_is_stopped(jupyter: FakeJupyter, notebook_host: dict[str, Path]) -> None:
+    # GIVEN a kernel last active 90 minutes ago and an idle limit of 60
+    jupyter.kernel(minutes_ago=90)
+    # WHEN the checker runs
+    result = _run_checker(jupyter, notebook_host, idle_minutes=60)
+    # THEN it stops exactly this instance, in the instance's region
+    assert "stopping mlp-dev-workbench" in result.stdout
+    assert notebook_host["record"].read_text() == "stop-notebook-instance --region eu-west-1 --name mlp-dev-workbench"
+
+
+@pytest.mark.parametrize(
+    "activity",
+    [
+        pytest.param({"minutes_ago": 10}, id="recent-activity"),
+        pytest.param({"minutes_ago": 300, "state": "busy"}, id="long-running-busy-kernel"),
+    ],
+)
+def test_busy_notebook_keeps_running(jupyter: FakeJupyter, notebook_host: dict[str, Path], activity: dict) -> None:
+    # GIVEN an old idle kernel and a kernel that is recent or still executing
+    jupyter.kernel(minutes_ago=500)
+    jupyter.kernel(**activity)
+    # WHEN the checker runs
+    result = _run_checker(jupyter, notebook_host, idle_minutes=60)
+    # THEN nothing is stopped
+    assert "active" in result.stdout
+    assert not notebook_host["record"].exists()
+
+
+def test_recent_terminal_counts_as_activity(jupyter: FakeJupyter, notebook_host: dict[str, Path]) -> None:
+    # GIVEN no kernels but a terminal used 5 minutes ago
+    jupyter.terminals.append({"name": "1", "last_activity": _iso(5)})
+    # WHEN / THEN the instance keeps running
+    _run_checker(jupyter, notebook_host, idle_minutes=60)
+    assert not notebook_host["record"].exists()
+
+
+@pytest.mark.parametrize(("booted", "stopped"), [(30, False), (90, True)])
+def test_unused_notebook_counts_from_boot(
+    jupyter: FakeJupyter, notebook_host: dict[str, Path], booted: int, stopped: bool
+) -> None:
+    # GIVEN an instance nobody opened, booted `booted` minutes ago
+    # WHEN the checker runs with a 60-minute limit
+    _run_checker(jupyter, notebook_host, idle_minutes=60, booted_minutes_ago=booted)
+    # THEN it stops only once the boot is older than the limit
+    assert notebook_host["record"].exists() is stopped
+
+
+def test_on_start_script_is_valid_bash_once_rendered(tmp_path: Path) -> None:
+    # GIVEN the script as checked in and as rendered
+    rendered = tmp_path / "on-start.sh"
+    rendered.write_text(render_on_start(45))
+    # THEN bash parses both
+    for script in (ON_START, rendered):
+        subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_rendered_heredoc_reproduces_autostop_exactly(tmp_path: Path) -> None:
+    # GIVEN the rendered on-start script's heredoc, pointed at a temporary directory
+    rendered = render_on_start(45).replace("/usr/local/lib/autostop", str(tmp_path / "lib"))
+    rendered = rendered.split("# Root owns the job")[0]
+    # WHEN bash runs that part
+    subprocess.run(["bash", "-c", rendered], check=True, timeout=30)
+    # THEN the installed checker is byte-identical to the file under version control
+    assert (tmp_path / "lib" / "autostop.py").read_text() == AUTOSTOP.read_text()
+
+
+def test_cloudformation_content_is_the_files_with_idle_minutes_substituted() -> None:
+    # GIVEN a notebook with a 45-minute idle limit
+    stack = new_stack()
+    IdleNotebook(
+        stack,
+        "Nb",
+        notebook_name="mlp-test-workbench",
+        role_arn="arn:aws:iam::111122223333:role/nb",
+        subnet_id="subnet-0123456789abcdef0",
+        security_group_ids=["sg-0123456789abcdef0"],
+        kms_key_id="arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        idle_minutes=45,
+    )
+    # WHEN the template's on-start content is decoded
+    config = Template.from_stack(stack).find_resources("AWS::SageMaker::NotebookInstanceLifecycleConfig")
+    (resource,) = config.values()
+    (hook,) = resource["Properties"]["OnStart"]
+    decoded = base64.b64decode(hook["Content"]).decode()
+    # THEN it is exactly on-start.sh with the minutes and autostop.py filled in
+    expected = (
+        ON_START.read_text()
+        .replace("@IDLE_MINUTES@", "45")
+        .replace("@AUTOSTOP_PY@", AUTOSTOP.read_text().rstrip("\n"))
+    )
+    assert decoded == expected
+    assert "--idle-minutes 45 " in decoded
+    assert "@" not in decoded.replace("@IDLE_MINUTES@", "")
+
+
+@pytest.mark.parametrize("minutes", [0, 4, -10])
+def test_idle_time_shorter_than_the_check_interval_is_refused(minutes: int) -> None:
+    # WHEN a notebook is asked to stop after fewer than 5 idle minutes THEN synth fails naming the minimum
+    with pytest.raises(ValueError, match=rf"idle_minutes={minutes}: .* at least 5"):
+        render_on_start(minutes)
