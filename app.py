@@ -38,7 +38,9 @@ def config_from_context(app: cdk.App) -> PlatformConfig:
 
 
 def main() -> None:
-    app = cdk.App()
+    # No stack traces in the assembly's metadata: they embed jsii's temporary
+    # paths and would make every synth differ.
+    app = cdk.App(stack_traces=False, context={"aws:cdk:disable-creation-stack-traces": True})
     try:
         config = config_from_context(app)
     except ConfigError as exc:
