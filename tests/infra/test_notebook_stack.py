@@ -1,0 +1,85 @@
+"""The notebook stack: a VPC-only, encrypted, root-less notebook that may stop only itself."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+from constructs.idle_notebook import PLATFORM_IDENTIFIER, IdleNotebook
+
+from stacks.platform import Platform
+from tests.infra.conftest import new_stack, template
+
+
+def test_notebook_is_isolated_encrypted_and_imdsv2_only(dev_platform: Platform) -> None:
+    # GIVEN the dev platform WHEN the notebook stack is synthesized
+    nb = template(dev_platform, "notebook")
+    # THEN the one notebook has no internet, no root, an encrypted volume, IMDSv2 only,
+    # the current platform, the notebook role, one isolated subnet and the workload SG
+    nb.resource_count_is("AWS::SageMaker::NotebookInstance", 1)
+    nb.has_resource_properties(
+        "AWS::SageMaker::NotebookInstance",
+        {
+            "NotebookInstanceName": "mlp-dev-workbench",
+            "InstanceType": "ml.t3.medium",
+            "DirectInternetAccess": "Disabled",
+            "RootAccess": "Disabled",
+            "PlatformIdentifier": PLATFORM_IDENTIFIER,
+            "InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": "2"},
+            "KmsKeyId": Match.any_value(),
+            "RoleArn": Match.any_value(),
+            "SubnetId": Match.any_value(),
+            "SecurityGroupIds": Match.any_value(),
+            "LifecycleConfigName": {
+                "Fn::GetAtt": [Match.string_like_regexp("LifecycleConfig"), "NotebookInstanceLifecycleConfigName"]
+            },
+        },
+    )
+
+
+def test_notebook_uses_the_guardrail_volume_key_and_workload_group(dev_platform: Platform) -> None:
+    # GIVEN the notebook's template THEN its key and SG resolve to the platform's model key and workload SG
+    props = next(iter(template(dev_platform, "notebook").find_resources("AWS::SageMaker::NotebookInstance").values()))[
+        "Properties"
+    ]
+    assert "ModelKey" in str(props["KmsKeyId"])
+    assert len(props["SecurityGroupIds"]) == 1
+    assert "WorkloadSecurityGroup" in str(props["SecurityGroupIds"][0])
+    assert "isolated" in str(props["SubnetId"]).lower()
+
+
+def test_notebook_role_may_stop_only_its_own_notebook(dev_platform: Platform) -> None:
+    # GIVEN the access stack WHEN the notebook stack has been added
+    access = template(dev_platform, "access")
+    # THEN the notebook role's policy names exactly that notebook for Stop/Describe
+    access.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Sid": "StopOwnNotebookWhenIdle",
+                            "Effect": "Allow",
+                            "Action": ["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"],
+                            "Resource": "arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/mlp-dev-workbench",
+                        }
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_idle_notebook_refuses_idle_time_below_check_interval() -> None:
+    # WHEN a notebook is built with 2 idle minutes THEN it is refused before any resource exists
+    with pytest.raises(ValueError, match=r"idle_minutes=2: the idle check runs every 5 minutes"):
+        IdleNotebook(
+            new_stack(),
+            "Nb",
+            notebook_name="mlp-test-workbench",
+            role_arn="arn:aws:iam::111122223333:role/nb",
+            subnet_id="subnet-0123456789abcdef0",
+            security_group_ids=["sg-0123456789abcdef0"],
+            kms_key_id="arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            idle_minutes=2,
+        )
