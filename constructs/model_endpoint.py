@@ -51,9 +51,7 @@ def check_model_package(arn: str, *, group: str) -> int:
     that is not Approved, so restricting the reference to versions of the
     platform's group leaves approval as the one gate to deployment.
     """
-    match = re.fullmatch(
-        rf"arn:aws:sagemaker:[a-z0-9-]+:\d{{12}}:model-package/{re.escape(group.lower())}/(\d+)", arn
-    )
+    match = re.fullmatch(rf"arn:aws:sagemaker:[a-z0-9-]+:\d{{12}}:model-package/{re.escape(group.lower())}/(\d+)", arn)
     if not match or int(match.group(1)) < 1:
         raise ValueError(
             f"{arn!r} is not a version of model package group {group!r}; deploy an approved version of the"
@@ -84,9 +82,7 @@ class Capacity:
             raise ValueError(f"endpoint mode {self.mode!r} must be {SERVERLESS!r} or {REAL_TIME!r}")
         if self.mode == SERVERLESS:
             if self.memory_mb not in SERVERLESS_MEMORY_MB:
-                raise ValueError(
-                    f"serverless memory {self.memory_mb} MB is not one of {list(SERVERLESS_MEMORY_MB)}"
-                )
+                raise ValueError(f"serverless memory {self.memory_mb} MB is not one of {list(SERVERLESS_MEMORY_MB)}")
             if not 1 <= self.max_concurrency <= MAX_SERVERLESS_CONCURRENCY:
                 raise ValueError(
                     f"serverless max concurrency {self.max_concurrency} must be 1-{MAX_SERVERLESS_CONCURRENCY}"

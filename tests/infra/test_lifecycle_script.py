@@ -199,9 +199,7 @@ def test_cloudformation_content_is_the_files_with_idle_minutes_substituted() -> 
     decoded = base64.b64decode(hook["Content"]).decode()
     # THEN it is exactly on-start.sh with the minutes and autostop.py filled in
     expected = (
-        ON_START.read_text()
-        .replace("@IDLE_MINUTES@", "45")
-        .replace("@AUTOSTOP_PY@", AUTOSTOP.read_text().rstrip("\n"))
+        ON_START.read_text().replace("@IDLE_MINUTES@", "45").replace("@AUTOSTOP_PY@", AUTOSTOP.read_text().rstrip("\n"))
     )
     assert decoded == expected
     assert "--idle-minutes 45 " in decoded

@@ -75,7 +75,7 @@ def test_trusted_accounts_may_only_read_and_deploy(shared_registry: Template) ->
         },
     )
     policy = str(shared_registry.find_resources("AWS::SageMaker::ModelPackageGroup"))
-    for forbidden in ("UpdateModelPackage", "DeleteModelPackage", "PutModelPackageGroupPolicy", "*\""):
+    for forbidden in ("UpdateModelPackage", "DeleteModelPackage", "PutModelPackageGroupPolicy", '*"'):
         assert forbidden not in policy
 
 
@@ -143,9 +143,9 @@ def test_topic_policy_enforces_tls_and_names_its_publishers(dev_platform: Platfo
         },
     )
     # AND no statement lets anyone else publish
-    statements = next(iter(registry.find_resources("AWS::SNS::TopicPolicy").values()))["Properties"][
-        "PolicyDocument"
-    ]["Statement"]
+    statements = next(iter(registry.find_resources("AWS::SNS::TopicPolicy").values()))["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
     assert all("Condition" in s for s in statements)
 
 
