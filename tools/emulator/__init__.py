@@ -1,0 +1,24 @@
+"""A local AWS emulator for CDK deploys: moto in server mode, patched, on loopback.
+
+with Emulator() as emu:
+    emu.bootstrap()
+    result = emu.deploy(app_dir, stacks=["Data"], context={"env": "dev"})
+    print(result.unemulated)
+    emu.destroy(app_dir)
+"""
+
+from tools.emulator.cdk import CdkError, DeployResult, bootstrap, deploy, destroy
+from tools.emulator.core import Emulator, EmulatorError
+from tools.emulator.report import format_report, unemulated_resources
+
+__all__ = [
+    "CdkError",
+    "DeployResult",
+    "Emulator",
+    "EmulatorError",
+    "bootstrap",
+    "deploy",
+    "destroy",
+    "format_report",
+    "unemulated_resources",
+]

@@ -1,0 +1,138 @@
+"""Run the pinned CDK CLI against an Emulator: bootstrap, deploy, destroy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tools.emulator.core import Emulator
+
+CLI_TIMEOUT_S = 600
+# Never prompt, never phone home, never print banners that bury the real output.
+COMMON_FLAGS = ["--ci", "--no-notices", "--no-version-reporting", "--no-color"]
+
+
+class CdkError(RuntimeError):
+    pass
+
+
+@dataclass
+class CdkRun:
+    args: list[str]
+    returncode: int
+    output: str
+    seconds: float
+
+
+@dataclass
+class DeployResult:
+    stacks: list[str]
+    runs: list[CdkRun] = field(default_factory=list)
+    unemulated: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def cdk_bin() -> str:
+    """The CLI pinned in package.json; a global `cdk` may be another version."""
+    root = Path(__file__).resolve().parents[2]
+    local = root / "node_modules" / ".bin" / "cdk"
+    if not local.exists():
+        raise CdkError(f"CDK CLI not found at {local}; run `npm ci` in {root}")
+    return str(local)
+
+
+def run_cdk(
+    emulator: Emulator,
+    args: list[str],
+    *,
+    app_dir: str | os.PathLike[str] | None = None,
+    context: dict[str, Any] | None = None,
+    check: bool = True,
+    timeout: float = CLI_TIMEOUT_S,
+) -> CdkRun:
+    cmd = [cdk_bin(), *args, *COMMON_FLAGS]
+    for key, value in (context or {}).items():
+        cmd += ["--context", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
+    start = time.monotonic()
+    proc = subprocess.run(
+        cmd,
+        cwd=app_dir or Path.cwd(),
+        env=emulator.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    run = CdkRun(cmd, proc.returncode, proc.stdout, time.monotonic() - start)
+    if check and proc.returncode != 0:
+        raise CdkError(
+            f"`cdk {' '.join(args)}` failed with exit code {proc.returncode} in {app_dir}:\n"
+            f"{_tail(proc.stdout)}\n--- emulator log ---\n{emulator.log_tail()}"
+        )
+    return run
+
+
+def bootstrap(emulator: Emulator, app_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> CdkRun:
+    """`cdk bootstrap` of the emulator's account and region (outside an app dir, no synth)."""
+    target = f"aws://{emulator.account_id}/{emulator.region}"
+    return run_cdk(emulator, ["bootstrap", target], app_dir=app_dir, **kwargs)
+
+
+def deploy(
+    emulator: Emulator,
+    app_dir: str | os.PathLike[str],
+    stacks: list[str] | None = None,
+    context: dict[str, Any] | None = None,
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    report: bool = True,
+) -> DeployResult:
+    """`cdk deploy` the given stacks (all when None) of the CDK app in `app_dir`."""
+    start = time.monotonic()
+    args = ["deploy", *(stacks or ["--all"]), "--require-approval", "never"]
+    if output_dir:
+        args += ["--output", str(output_dir)]
+    run = run_cdk(emulator, args, app_dir=app_dir, context=context)
+    names = stacks or deployed_stack_names(emulator)
+    result = DeployResult(stacks=names, runs=[run])
+    if report:
+        from tools.emulator.report import unemulated_resources
+
+        result.unemulated = {name: unemulated_resources(name, emulator=emulator) for name in names}
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def destroy(
+    emulator: Emulator,
+    app_dir: str | os.PathLike[str],
+    stacks: list[str] | None = None,
+    context: dict[str, Any] | None = None,
+    *,
+    app: str | None = None,
+) -> CdkRun:
+    """`cdk destroy --force`; `app` may name a cloud assembly dir to skip a fresh synth."""
+    args = ["destroy", *(stacks or ["--all"]), "--force"]
+    if app:
+        args += ["--app", app]
+    return run_cdk(emulator, args, app_dir=app_dir, context=context)
+
+
+def deployed_stack_names(emulator: Emulator) -> list[str]:
+    cfn = emulator.client("cloudformation")
+    return [
+        s["StackName"]
+        for s in cfn.describe_stacks()["Stacks"]
+        if s["StackName"] != "CDKToolkit" and not s["StackStatus"].startswith("DELETE")
+    ]
+
+
+def _tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,244 @@
+"""The Emulator: one moto server process on loopback, owned by this Python process."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tools.emulator.server import READY_PREFIX
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 5.0
+
+# Inherited variables that would point a subprocess at a real account or change CLI behaviour.
+_SCRUBBED_PREFIXES = ("AWS_", "CDK_")
+_SCRUBBED_NAMES = ("CDK",)
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+class Emulator:
+    """`with Emulator() as emu:` starts moto on 127.0.0.1 and a free port, and always stops it.
+
+    The server runs in its own process group so that stop() also ends anything it spawned; it
+    also exits by itself when this process dies (it polls our pid) or after `ttl` seconds.
+    """
+
+    def __init__(
+        self,
+        account_id: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        *,
+        ttl: float | None = None,
+        log_path: str | os.PathLike[str] | None = None,
+        owned: bool = True,
+    ) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.ttl = ttl
+        self.port: int | None = None
+        self.pid: int | None = None
+        self._owned = owned
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._workdir = Path(tempfile.mkdtemp(prefix="emulator-"))
+        self.log_path = Path(log_path) if log_path else self._workdir / "server.log"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        if self._proc is not None:
+            raise EmulatorError("emulator already started")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it after Popen
+        cmd = [sys.executable, "-m", "tools.emulator.server", "--host", "127.0.0.1", "--port", "0"]
+        if self._owned:
+            cmd += ["--parent-pid", str(os.getpid())]
+        if self.ttl:
+            cmd += ["--ttl", str(self.ttl)]
+        env = _scrubbed(os.environ) | {"MOTO_ACCOUNT_ID": self.account_id, "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_project_root()), env.get("PYTHONPATH")]))
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=log, env=env, cwd=_project_root(), start_new_session=True
+        )
+        log.close()
+        self.pid = self._proc.pid
+        atexit.register(self.stop)
+        try:
+            self.port = self._await_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _await_ready(self) -> int:
+        assert self._proc is not None and self._proc.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        line = b""
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise EmulatorError(f"emulator exited with {self._proc.returncode}; log:\n{self.log_tail()}")
+            ready, _, _ = select.select([self._proc.stdout], [], [], 0.2)
+            if ready:
+                line = self._proc.stdout.readline()
+                if line.startswith(READY_PREFIX.encode()):
+                    return int(line[len(READY_PREFIX) :].strip())
+        raise EmulatorError(f"emulator not ready within {START_TIMEOUT_S}s; log:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Stop the server and its process group; safe to call twice and from atexit."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            _terminate_group(proc.pid, proc)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        atexit.unregister(self.stop)
+        shutil.rmtree(self._workdir / "cdk-home", ignore_errors=True)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    # -- clients ---------------------------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str:
+        if self.port is None:
+            raise EmulatorError("emulator not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """Environment for a CDK CLI or boto3 subprocess that must talk to this emulator only."""
+        env = _scrubbed(os.environ if base is None else base)
+        cdk_home = self._workdir / "cdk-home"
+        cdk_home.mkdir(exist_ok=True)
+        empty = self._workdir / "empty-aws-config"
+        empty.touch()
+        env.update(
+            {
+                "PATH": str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                # moto parses TemplateURL itself and reads the bucket from the path only when
+                # the host is "localhost"; the CLI builds TemplateURL from this variable.
+                "AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION": f"http://localhost:{self.port}",
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto accepts any key
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region,
+                "AWS_CONFIG_FILE": str(empty),
+                "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "MOTO_ACCOUNT_ID": self.account_id,
+                # The CLI caches account lookups per access key under CDK_HOME.
+                "CDK_HOME": str(cdk_home),
+                "CDK_DISABLE_VERSION_CHECK": "1",
+            }
+        )
+        return env
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=kwargs.pop("region_name", self.region),
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106
+            **kwargs,
+        )
+
+    def introspect(self, route: str) -> Any:
+        url = f"{self.endpoint_url}/_emulator/{route}?account={self.account_id}&region={self.region}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback URL we built
+                return json.load(resp)
+        except urllib.error.HTTPError as exc:
+            raise EmulatorError(json.load(exc).get("error", str(exc))) from exc
+
+    # -- CDK -------------------------------------------------------------------------------
+
+    def bootstrap(self, app_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
+        from tools.emulator import cdk
+
+        return cdk.bootstrap(self, app_dir, **kwargs)
+
+    def deploy(self, app_dir: str | os.PathLike[str], **kwargs: Any) -> Any:
+        from tools.emulator import cdk
+
+        return cdk.deploy(self, app_dir, **kwargs)
+
+    def destroy(self, app_dir: str | os.PathLike[str], **kwargs: Any) -> Any:
+        from tools.emulator import cdk
+
+        return cdk.destroy(self, app_dir, **kwargs)
+
+    def unemulated_resources(self, stack_name: str) -> list[tuple[str, str, str]]:
+        from tools.emulator import report
+
+        return report.unemulated_resources(stack_name, emulator=self)
+
+
+def _project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def _scrubbed(environ: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if not (k.startswith(_SCRUBBED_PREFIXES) or k in _SCRUBBED_NAMES)}
+
+
+def _terminate_group(pid: int, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
+    for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, STOP_TIMEOUT_S)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        if proc is not None:
+            try:
+                proc.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        else:
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and _group_alive(pid):
+                time.sleep(0.05)
+            if not _group_alive(pid):
+                break
+    if proc is not None and proc.poll() is None:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,469 @@
+"""Smallest corrections to moto 5.2.5 that CDK deploys need; applied inside the server process only.
+
+Each patch is one function whose docstring names the moto behaviour it corrects. They wrap moto's
+own functions rather than copy them, so a moto upgrade keeps its fixes; `apply_all` refuses to
+run against another moto version, because every patch was checked against 5.2.5's source.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+MOTO_VERSION = "5.2.5"
+_APPLIED: list[str] = []
+
+
+def apply_all() -> list[str]:
+    """Apply every patch once; returns the names of the applied patches."""
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"tools.emulator patches were written for moto {MOTO_VERSION}, found {moto.__version__}: "
+            "re-check each patch in tools/emulator/patches.py against the new moto and update MOTO_VERSION"
+        )
+    if not _APPLIED:
+        for patch in PATCHES:
+            patch()
+            _APPLIED.append(patch.__name__)
+        from moto.cloudformation import parsing
+
+        # The model map is cached on first use; new models must be visible to it.
+        parsing.get_model_list.cache_clear()
+        parsing.get_model_map.cache_clear()
+        parsing.get_name_type_map.cache_clear()
+    return list(_APPLIED)
+
+
+def _wrap(owner: Any, name: str, wrapper: Callable[..., Any]) -> None:
+    """Replace owner.name with wrapper(original, ...), keeping classmethod/staticmethod kinds."""
+    raw = owner.__dict__[name]
+    if isinstance(raw, classmethod):
+        original = raw.__func__
+
+        @functools.wraps(original)
+        def cls_patched(cls: Any, *args: Any, **kwargs: Any) -> Any:
+            return wrapper(functools.partial(original, cls), *args, **kwargs)
+
+        setattr(owner, name, classmethod(cls_patched))
+    else:
+        original = raw
+
+        @functools.wraps(original)
+        def patched(*args: Any, **kwargs: Any) -> Any:
+            return wrapper(original, *args, **kwargs)
+
+        setattr(owner, name, patched)
+
+
+# -- CloudFormation engine ---------------------------------------------------------------------
+
+
+def fail_change_set_execution_loudly() -> None:
+    """moto 5.2.5: an exception while executing a change set becomes an HTTP 500.
+
+    The SDK retries a 500; on the retry moto's ResourceMap already holds the new template, sees no
+    difference and reports success, so resources after the failing one are silently never built.
+    Turn the exception into a 400 ValidationError (not retried) that names the resource's error,
+    and mark the stack failed, as CloudFormation would.
+    """
+    from moto.cloudformation.exceptions import CloudFormationError, ValidationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    def execute(original: Callable[..., Any], self: Any, change_set_name: str, stack_name: str | None = None) -> Any:
+        try:
+            return original(self, change_set_name, stack_name)
+        except CloudFormationError:
+            raise
+        except Exception as exc:
+            traceback.print_exc()  # the server log keeps moto's own stack for the patch author
+            change_set = self.change_sets.get(change_set_name) or next(
+                (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+            )
+            if change_set is not None:
+                change_set.stack.status = f"{change_set.change_set_type}_FAILED"
+                change_set.execution_status = "EXECUTE_FAILED"
+            raise ValidationError(
+                stack_name, message=f"emulator (moto) failed to apply the change set: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    _wrap(CloudFormationBackend, "execute_change_set", execute)
+
+
+def change_set_outputs_and_exports() -> None:
+    """moto 5.2.5: a stack created through a change set (how the CDK CLI deploys) never gets
+    its Outputs (its output map is built from the empty template it was created with) nor its
+    Exports, and its resources cannot resolve Fn::ImportValue (it has no view of the exports).
+
+    So the CLI finds no BootstrapVersion output on CDKToolkit, and cross-stack references fail.
+    Give the stack the backend's exports before executing, and afterwards rebuild its outputs
+    and register its exports as CreateStack/UpdateStack do.
+    """
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    def execute(original: Callable[..., Any], self: Any, change_set_name: str, stack_name: str | None = None) -> Any:
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+        )
+        if change_set is None:
+            return original(self, change_set_name, stack_name)
+        stack = change_set.stack
+        stack.resource_map.cross_stack_resources = self.exports
+        result = original(self, change_set_name, stack_name)
+        for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+            del self.exports[name]
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            if export.name in self.exports:
+                raise ValidationError(
+                    stack.stack_id, message=f"Export {export.name} is already exported by another stack"
+                )
+            self.exports[export.name] = export
+        return result
+
+    _wrap(CloudFormationBackend, "execute_change_set", execute)
+
+
+def change_set_not_found() -> None:
+    """moto 5.2.5: DescribeChangeSet of an unknown change set raises a ValidationError ("Stack
+    with id ... does not exist") and DeleteChangeSet an UnboundLocalError (HTTP 500).
+
+    Before each deploy the CDK CLI deletes `cdk-deploy-change-set` and polls DescribeChangeSet
+    until it gets ChangeSetNotFoundException, so the second `cdk deploy` of a stack failed.
+    Answer both with CloudFormation's ChangeSetNotFound error.
+    """
+    from moto.cloudformation.exceptions import CloudFormationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    class ChangeSetNotFound(CloudFormationError):
+        code = "ChangeSetNotFound"
+
+    def guarded(original: Callable[..., Any], self: Any, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        known = change_set_name in self.change_sets or any(
+            c.change_set_name == change_set_name for c in self.change_sets.values()
+        )
+        if not known:
+            raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
+        return original(self, change_set_name, *args, **kwargs)
+
+    _wrap(CloudFormationBackend, "describe_change_set", guarded)
+    _wrap(CloudFormationBackend, "delete_change_set", guarded)
+
+
+def ssm_parameter_previous_value() -> None:
+    """moto 5.2.5: for UsePreviousValue (which the CDK CLI sends for `BootstrapVersion` on every
+    update) moto passes the previously *resolved* value ("30") where an SSM-typed parameter
+    expects the parameter name, looks "30" up in SSM and crashes with AttributeError on None.
+
+    CloudFormation re-resolves the stored name; moto has lost it, so keep the previous resolved
+    value. A name that is really missing gets CloudFormation's ValidationError, not a crash.
+    """
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.ssm.models import ssm_backends
+
+    def parse(original: Callable[..., Any], self: Any, value: str, value_type: str) -> Any:
+        if ssm_backends[self._account_id][self._region_name].get_parameter(value) is not None:
+            return original(self, value, value_type)
+        if value in self.resolved_parameters.values() or value in self.input_parameters.values():
+            return value
+        raise ValidationError(message=f"Unable to fetch parameters [{value}] from parameter store for this account.")
+
+    _wrap(ResourceMap, "parse_ssm_parameter", parse)
+
+
+# (stack id, logical id) -> template property names moto's model read when it built the resource.
+PROPERTY_READS: dict[tuple[str, str], set[str]] = {}
+# (stack id, logical id) -> properties an update changed but moto's model did not read.
+UPDATE_IGNORED: dict[tuple[str, str], set[str]] = {}
+_PENDING_READS: dict[tuple[str, str], TrackingDict] = {}
+
+
+class TrackingDict(dict):  # type: ignore[type-arg]
+    """A resource's Properties that remembers which keys moto's model looked at.
+
+    Whole-dict access (iteration, items, copies) counts as reading every key, so a property is
+    reported as ignored only when the model provably never touched it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def _all(self) -> None:
+        self.read.update(super().keys())
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.read.add(key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().setdefault(key, default)
+
+    def __iter__(self) -> Any:
+        self._all()
+        return super().__iter__()
+
+    def keys(self) -> Any:
+        self._all()
+        return super().keys()
+
+    def items(self) -> Any:
+        self._all()
+        return super().items()
+
+    def values(self) -> Any:
+        self._all()
+        return super().values()
+
+    def copy(self) -> dict[str, Any]:
+        self._all()
+        return dict(super().items())
+
+
+def track_property_reads() -> None:
+    """moto 5.2.5 builds resources from whichever template properties each model chooses to read
+    and silently ignores the rest (e.g. AWS::SageMaker::NotebookInstance KmsKeyId). Not a fix: hand
+    each model a TrackingDict so the unemulated-resources report can name the ignored properties.
+    """
+    from moto.cloudformation import parsing
+
+    def parse(original: Callable[..., Any], logical_id: str, resource_json: Any, resources_map: Any) -> Any:
+        parsed = original(logical_id, resource_json, resources_map)
+        if parsed:
+            props = TrackingDict(parsed[1].get("Properties") or {})
+            name_property = parsed[0].cloudformation_name_type()
+            if name_property:  # moto read it before us, to name the resource
+                props.read.add(name_property)
+            parsed[1]["Properties"] = props
+            _PENDING_READS[(resources_map.stack_id, logical_id)] = props
+        return parsed
+
+    def create(
+        original: Callable[..., Any], logical_id: str, resource_json: Any, resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        built = original(logical_id, resource_json, resources_map, *args, **kw)
+        props = _PENDING_READS.pop((resources_map.stack_id, logical_id), None)
+        if built is not None and props is not None:
+            PROPERTY_READS[(resources_map.stack_id, logical_id)] = set(props.read)
+        return built
+
+    def update(
+        original: Callable[..., Any], logical_id: str, resource_json: Any, resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        old_props = (getattr(resources_map, "_emulator_previous_specs", {}).get(logical_id) or {}).get(
+            "Properties"
+        ) or {}
+        new_props = resource_json.get("Properties") or {}
+        updated = original(logical_id, resource_json, resources_map, *args, **kw)
+        props = _PENDING_READS.pop((resources_map.stack_id, logical_id), None)
+        if updated is not None and props is not None:
+            changed = {k for k in old_props.keys() | new_props.keys() if old_props.get(k) != new_props.get(k)}
+            key = (resources_map.stack_id, logical_id)
+            PROPERTY_READS[key] = PROPERTY_READS.get(key, set()) | props.read
+            UPDATE_IGNORED[key] = changed - props.read
+        return updated
+
+    def remember_previous(original: Callable[..., Any], self: Any, *args: Any, **kw: Any) -> Any:
+        self._emulator_previous_specs = dict(self._resource_json_map)
+        return original(self, *args, **kw)
+
+    _wrap(parsing, "parse_resource_and_generate_name", parse)
+    _wrap(parsing, "parse_and_create_resource", create)
+    _wrap(parsing, "parse_and_update_resource", update)
+    _wrap(parsing.ResourceMap, "update", remember_previous)
+
+
+# Stack id -> logical ids whose template changed but whose moto model cannot update in place.
+UPDATES_NOT_APPLIED: dict[str, set[str]] = {}
+
+
+def keep_resources_moto_cannot_update() -> None:
+    """moto 5.2.5: when a resource's properties change and its model has no
+    update_from_cloudformation_json (e.g. AWS::KMS::Key, the SageMaker models), ResourceMap.update
+    stores None for it: the resource drops out of the stack, later Ref/GetAtt fail with "references
+    undefined resource" and stack deletion never deletes it. Keep the existing resource unchanged
+    and remember that the update was not applied, for the unemulated-resources report.
+    """
+    from moto.cloudformation import parsing
+
+    def update(
+        original: Callable[..., Any], logical_id: str, resource_json: Any, resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        updated = original(logical_id, resource_json, resources_map, *args, **kw)
+        if updated is not None:
+            return updated
+        previous = resources_map._parsed_resources.get(logical_id)
+        if previous is not None:
+            UPDATES_NOT_APPLIED.setdefault(resources_map.stack_id, set()).add(logical_id)
+        return previous
+
+    _wrap(parsing, "parse_and_update_resource", update)
+
+
+# -- KMS -----------------------------------------------------------------------------------------
+
+
+def kms_key_tags_from_template() -> None:
+    """moto 5.2.5: AWS::KMS::Key passes template Tags ({Key, Value}) to a tagger expecting
+    {TagKey, TagValue}, so any tagged key (CDK tags every resource with stack tags) fails with
+    KeyError 'TagKey'. Convert the tag shape before moto creates the key.
+    """
+    from moto.kms.models import Key
+
+    def create(
+        original: Callable[..., Any], resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any
+    ) -> Any:
+        props = cloudformation_json.get("Properties", {})
+        if props.get("Tags"):
+            props["Tags"] = [_kms_tag(tag) for tag in props["Tags"]]
+        return original(resource_name, cloudformation_json, *args, **kw)
+
+    _wrap(Key, "create_from_cloudformation_json", create)
+
+
+def kms_key_policy_from_template() -> None:
+    """moto 5.2.5: AWS::KMS::Key stores the template's KeyPolicy object as is, while moto's KMS
+    policy check json.loads() it, so every later call on the key (DescribeKey, Encrypt,
+    GetKeyPolicy) fails with TypeError (HTTP 500). Store the policy as the JSON string the
+    CreateKey API would have received.
+    """
+    from moto.kms.models import Key
+
+    def create(
+        original: Callable[..., Any], resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any
+    ) -> Any:
+        props = cloudformation_json.get("Properties", {})
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return original(resource_name, cloudformation_json, *args, **kw)
+
+    _wrap(Key, "create_from_cloudformation_json", create)
+
+
+def _kms_tag(tag: dict[str, str]) -> dict[str, str]:
+    if "TagKey" in tag:
+        return tag
+    return {"TagKey": tag["Key"], "TagValue": tag["Value"]}
+
+
+# -- S3 ------------------------------------------------------------------------------------------
+
+
+def s3_bucket_update_without_bucket_name() -> None:
+    """moto 5.2.5: updating an AWS::S3::Bucket without a BucketName property (CDK's default,
+    a generated name) reads properties["BucketName"] and fails with KeyError. CloudFormation
+    keeps the physical name in that case; pass it explicitly.
+    """
+    from moto.s3.models import FakeBucket
+
+    def update(
+        original: Callable[..., Any],
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        props = cloudformation_json.setdefault("Properties", {})
+        props.setdefault("BucketName", original_resource.name)
+        bucket = original(original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        _apply_bucket_settings(bucket, props, account_id, region_name)
+        return bucket
+
+    _wrap(FakeBucket, "update_from_cloudformation_json", update)
+
+
+def s3_bucket_settings_from_template() -> None:
+    """moto 5.2.5: AWS::S3::Bucket honours only BucketEncryption and Tags; it ignores
+    VersioningConfiguration, PublicAccessBlockConfiguration and LifecycleConfiguration, the
+    settings a data platform's tests check first. Apply them through moto's own S3 backend.
+    """
+    from moto.s3.models import FakeBucket
+
+    def create(
+        original: Callable[..., Any],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> Any:
+        bucket = original(resource_name, cloudformation_json, account_id, region_name, **kw)
+        _apply_bucket_settings(bucket, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return bucket
+
+    _wrap(FakeBucket, "create_from_cloudformation_json", create)
+
+
+S3_BUCKET_PROPERTIES_APPLIED = ("VersioningConfiguration", "PublicAccessBlockConfiguration", "LifecycleConfiguration")
+
+
+def _apply_bucket_settings(bucket: Any, props: dict[str, Any], account_id: str, region_name: str) -> None:
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    backend = s3_backends[account_id][get_partition(region_name)]
+    if "VersioningConfiguration" in props:
+        backend.put_bucket_versioning(bucket.name, props["VersioningConfiguration"]["Status"])
+    if "PublicAccessBlockConfiguration" in props:
+        backend.put_public_access_block(bucket.name, props["PublicAccessBlockConfiguration"])
+    if "LifecycleConfiguration" in props:
+        rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"].get("Rules", [])]
+        backend.put_bucket_lifecycle_configuration(bucket.name, rules)
+    elif bucket.rules:
+        backend.delete_bucket_lifecycle(bucket.name)
+
+
+def _lifecycle_rule(cfn: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's lifecycle rule shape to the S3 API's, for the fields CDK emits most."""
+    rule: dict[str, Any] = {"ID": cfn.get("Id"), "Status": cfn.get("Status", "Enabled")}
+    rule["Filter"] = {"Prefix": cfn.get("Prefix", "")}
+    if "ExpirationInDays" in cfn:
+        rule["Expiration"] = {"Days": cfn["ExpirationInDays"]}
+    if "NoncurrentVersionExpiration" in cfn:
+        rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": cfn["NoncurrentVersionExpiration"]["NoncurrentDays"]}
+    elif "NoncurrentVersionExpirationInDays" in cfn:
+        rule["NoncurrentVersionExpiration"] = {"NoncurrentDays": cfn["NoncurrentVersionExpirationInDays"]}
+    if "AbortIncompleteMultipartUpload" in cfn:
+        rule["AbortIncompleteMultipartUpload"] = cfn["AbortIncompleteMultipartUpload"]
+    transitions = [
+        {"Days": t.get("TransitionInDays"), "StorageClass": t["StorageClass"]} for t in cfn.get("Transitions", [])
+    ]
+    if transitions:
+        rule["Transition"] = transitions
+    return rule
+
+
+PATCHES: list[Callable[[], None]] = [
+    change_set_outputs_and_exports,
+    fail_change_set_execution_loudly,
+    change_set_not_found,
+    ssm_parameter_previous_value,
+    track_property_reads,
+    keep_resources_moto_cannot_update,
+    kms_key_tags_from_template,
+    kms_key_policy_from_template,
+    s3_bucket_update_without_bucket_name,
+    s3_bucket_settings_from_template,
+]
