@@ -33,6 +33,7 @@ def _offline_synth(outdir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CDK_CLI.exists(), reason="CDK CLI not installed: run `make setup`")
 def test_two_offline_synths_are_byte_identical(tmp_path: Path) -> None:
     # WHEN the app is synthesized twice with no credentials and no network
