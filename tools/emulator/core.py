@@ -56,8 +56,19 @@ class Emulator:
         self.pid: int | None = None
         self._owned = owned
         self._proc: subprocess.Popen[bytes] | None = None
-        self._workdir = Path(tempfile.mkdtemp(prefix="emulator-"))
-        self.log_path = Path(log_path) if log_path else self._workdir / "server.log"
+        self._workdir: Path | None = None
+        self._log_path = Path(log_path) if log_path else None
+
+    @property
+    def workdir(self) -> Path:
+        """Private temp dir for the server log, CDK_HOME and an empty AWS config; removed by stop()."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="emulator-"))
+        return self._workdir
+
+    @property
+    def log_path(self) -> Path:
+        return self._log_path or self.workdir / "server.log"
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -107,7 +118,36 @@ class Emulator:
             if proc.stdout is not None:
                 proc.stdout.close()
         atexit.unregister(self.stop)
-        shutil.rmtree(self._workdir / "cdk-home", ignore_errors=True)
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def detach(self) -> None:
+        """Leave the server running after this process exits (the CLI's `start`); it still
+        stops by itself after `ttl` seconds."""
+        if self._proc is None:
+            raise EmulatorError("emulator not started")
+        if self._owned:
+            raise EmulatorError("an emulator that watches its parent cannot be detached; use owned=False")
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._proc = None
+        atexit.unregister(self.stop)
+
+    @classmethod
+    def attach(
+        cls,
+        port: int,
+        account_id: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        workdir: str | os.PathLike[str] | None = None,
+    ) -> Emulator:
+        """An Emulator object for a server started elsewhere (`python -m tools.emulator start`),
+        sharing its workdir (CDK_HOME); the CLI's `stop` ends that server and removes the workdir."""
+        emu = cls(account_id, region, owned=False)
+        emu.port = port
+        emu._workdir = Path(workdir) if workdir else None
+        return emu
 
     @property
     def running(self) -> bool:
@@ -136,9 +176,9 @@ class Emulator:
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """Environment for a CDK CLI or boto3 subprocess that must talk to this emulator only."""
         env = _scrubbed(os.environ if base is None else base)
-        cdk_home = self._workdir / "cdk-home"
+        cdk_home = self.workdir / "cdk-home"
         cdk_home.mkdir(exist_ok=True)
-        empty = self._workdir / "empty-aws-config"
+        empty = self.workdir / "empty-aws-config"
         empty.touch()
         env.update(
             {
