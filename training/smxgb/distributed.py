@@ -13,6 +13,7 @@ the port is probed first and each step fails with a clear ``UserError``.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from smxgb.failure import UserError
 
 TRACKER_PORT_ENV = "SMXGB_TRACKER_PORT"
+# Overrides resolving the first host's name: the local runner's hosts are all 127.0.0.1.
+TRACKER_HOST_ENV = "SMXGB_TRACKER_HOST"
 _POLL_SECONDS = 0.2
 
 
@@ -97,14 +100,16 @@ def collective(cluster: Cluster, port: int, timeout: int) -> Iterator[None]:
     from xgboost import collective as coll
     from xgboost.tracker import RabitTracker
 
-    address = resolve(cluster.hosts[0], timeout)
+    address = os.environ.get(TRACKER_HOST_ENV) or resolve(cluster.hosts[0], timeout)
     tracker = None
     if cluster.is_leader:
         _check_port_free(address, port)
         tracker = RabitTracker(n_workers=cluster.size, host_ip=address, port=port, sortby="task", timeout=timeout)
         tracker.start()
         print(f"distributed: tracker on {address}:{port} for {cluster.size} hosts", flush=True)
-    wait_for_port(address, port, timeout)
+    else:
+        # Probe before joining: XGBoost's own connect loop retries far longer than the timeout.
+        wait_for_port(address, port, timeout)
     args = {
         "dmlc_tracker_uri": address,
         "dmlc_tracker_port": port,
