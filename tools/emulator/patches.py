@@ -455,7 +455,35 @@ def _lifecycle_rule(cfn: dict[str, Any]) -> dict[str, Any]:
     return rule
 
 
+def get_stack_output_intrinsic() -> None:
+    """moto 5.2.5's ``clean_json`` does not know ``Fn::GetStackOutput``.
+
+    CDK's weak cross-stack references (``@aws-cdk/core:defaultCrossStackReferences``
+    = "weak", what ``cdk init`` recommends) read a producer stack's output with it;
+    moto passes the object through unresolved, so a consumer gets a dict where a
+    subnet ID or key ARN belongs. Resolve it from the producer stack's outputs.
+    """
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import cloudformation_backends
+
+    def clean_json(original: Callable[..., Any], resource_json: Any, resources_map: Any) -> Any:
+        if not (isinstance(resource_json, dict) and "Fn::GetStackOutput" in resource_json):
+            return original(resource_json, resources_map)
+        spec = original(resource_json["Fn::GetStackOutput"], resources_map)
+        region = spec.get("Region") or resources_map._region_name
+        stack = cloudformation_backends[resources_map._account_id][region].get_stack(spec["StackName"])
+        for output in stack.outputs or []:
+            if output["OutputKey"] == spec["OutputName"]:
+                return output["OutputValue"]
+        raise parsing.ValidationError(
+            message=f"Fn::GetStackOutput: stack {spec['StackName']} has no output {spec['OutputName']}"
+        )
+
+    _wrap(parsing, "clean_json", clean_json)
+
+
 PATCHES: list[Callable[[], None]] = [
+    get_stack_output_intrinsic,
     change_set_outputs_and_exports,
     fail_change_set_execution_loudly,
     change_set_not_found,
