@@ -60,6 +60,18 @@ def _wrap(owner: Any, name: str, wrapper: Callable[..., Any]) -> None:
         setattr(owner, name, patched)
 
 
+def _find_change_set(backend: Any, name: str, stack_name: str | None = None) -> Any:
+    """A change set by ARN, or by name within the stack when the caller names one."""
+    if name in backend.change_sets:
+        return backend.change_sets[name]
+    matches = [
+        c
+        for c in backend.change_sets.values()
+        if c.change_set_name == name and stack_name in (None, c.stack_name, c.stack_id)
+    ]
+    return matches[-1] if matches else None
+
+
 # -- CloudFormation engine ---------------------------------------------------------------------
 
 
@@ -81,9 +93,7 @@ def fail_change_set_execution_loudly() -> None:
             raise
         except Exception as exc:
             traceback.print_exc()  # the server log keeps moto's own stack for the patch author
-            change_set = self.change_sets.get(change_set_name) or next(
-                (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
-            )
+            change_set = _find_change_set(self, change_set_name, stack_name)
             if change_set is not None:
                 change_set.stack.status = f"{change_set.change_set_type}_FAILED"
                 change_set.execution_status = "EXECUTE_FAILED"
@@ -101,20 +111,19 @@ def change_set_outputs_and_exports() -> None:
 
     So the CLI finds no BootstrapVersion output on CDKToolkit, and cross-stack references fail.
     Give the stack the backend's exports before executing, and afterwards rebuild its outputs
-    and register its exports as CreateStack/UpdateStack do.
+    and register its exports as CreateStack/UpdateStack do. Also find the change set within the
+    named stack, and drop the stack's change sets after execution, as CloudFormation does.
     """
     from moto.cloudformation.exceptions import ValidationError
     from moto.cloudformation.models import CloudFormationBackend
 
     def execute(original: Callable[..., Any], self: Any, change_set_name: str, stack_name: str | None = None) -> Any:
-        change_set = self.change_sets.get(change_set_name) or next(
-            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
-        )
+        change_set = _find_change_set(self, change_set_name, stack_name)
         if change_set is None:
             return original(self, change_set_name, stack_name)
         stack = change_set.stack
         stack.resource_map.cross_stack_resources = self.exports
-        result = original(self, change_set_name, stack_name)
+        result = original(self, change_set.change_set_id, stack_name)
         for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
             del self.exports[name]
         stack._parse_template()
@@ -126,6 +135,11 @@ def change_set_outputs_and_exports() -> None:
                     stack.stack_id, message=f"Export {export.name} is already exported by another stack"
                 )
             self.exports[export.name] = export
+        # CloudFormation removes a stack's change sets once one is executed. moto keeps them, and
+        # since the CLI names every stack's change set `cdk-deploy-change-set`, moto's by-name
+        # lookups (first or last match across all stacks) then pick another stack's change set.
+        for change_set_id in [i for i, c in self.change_sets.items() if c.stack_id == stack.stack_id]:
+            del self.change_sets[change_set_id]
         return result
 
     _wrap(CloudFormationBackend, "execute_change_set", execute)
@@ -482,8 +496,30 @@ def get_stack_output_intrinsic() -> None:
     _wrap(parsing, "clean_json", clean_json)
 
 
+def flow_log_s3_destination_with_prefix() -> None:
+    """moto 5.2.5 looks up an S3 flow-log destination ``arn:aws:s3:::bucket/prefix/`` as a bucket
+    named ``bucket/prefix/``, reports it missing, creates no flow log and then fails CloudFormation
+    with an IndexError. Validate the bucket alone and keep the full destination on the flow log.
+    """
+    from moto.ec2.models.flow_logs import FlowLogsBackend
+
+    def create_flow_logs(original: Callable[..., Any], self: Any, *args: Any) -> Any:
+        args = list(args)
+        destination_type, destination = args[3], args[4]
+        if destination_type != "s3" or not destination or "/" not in destination.split(":", 5)[-1]:
+            return original(self, *args)
+        args[4] = destination.split("/", 1)[0]
+        flow_logs, unsuccessful = original(self, *args)
+        for flow_log in flow_logs:
+            flow_log.log_destination = destination
+        return flow_logs, unsuccessful
+
+    _wrap(FlowLogsBackend, "create_flow_logs", create_flow_logs)
+
+
 PATCHES: list[Callable[[], None]] = [
     get_stack_output_intrinsic,
+    flow_log_s3_destination_with_prefix,
     change_set_outputs_and_exports,
     fail_change_set_execution_loudly,
     change_set_not_found,

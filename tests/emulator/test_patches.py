@@ -1,0 +1,216 @@
+"""Fast tests of each moto patch and of the unemulated-resources report, through the server's APIs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.emulator.conftest import deploy_template
+from tools.emulator import unemulated_resources
+from tools.emulator.patches import MOTO_VERSION, PATCHES
+
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":root"]]}},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ],
+}
+
+
+def key(**props) -> dict:
+    return {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": KEY_POLICY, **props}, **RETAIN}
+
+
+def bucket(**props) -> dict:
+    return {"Type": "AWS::S3::Bucket", "Properties": props, **RETAIN}
+
+
+def outputs(emu, stack: str) -> dict[str, str]:
+    described = emu.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def test_patches_are_small_documented_functions():
+    for patch in PATCHES:
+        assert patch.__doc__ and f"moto {MOTO_VERSION}" in patch.__doc__, patch.__name__
+
+
+def test_change_set_stacks_have_outputs_and_exports_for_import_value(emulator):
+    deploy_template(
+        emulator,
+        "exporter",
+        {
+            "Resources": {"Key": key()},
+            "Outputs": {"KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}, "Export": {"Name": "shared-key-arn"}}},
+        },
+    )
+    arn = outputs(emulator, "exporter")["KeyArn"]
+    exports = {e["Name"]: e["Value"] for e in emulator.client("cloudformation").list_exports()["Exports"]}
+    assert exports["shared-key-arn"] == arn
+    deploy_template(
+        emulator,
+        "importer",
+        {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}},
+            "Outputs": {"Imported": {"Value": {"Fn::ImportValue": "shared-key-arn"}}},
+        },
+    )
+    assert outputs(emulator, "importer")["Imported"] == arn
+
+
+def test_missing_change_set_is_change_set_not_found(emulator):
+    cfn = emulator.client("cloudformation")
+    for call in (cfn.describe_change_set, cfn.delete_change_set):
+        with pytest.raises(ClientError) as err:
+            call(StackName="exporter", ChangeSetName="cdk-deploy-change-set-missing")
+        assert err.value.response["Error"]["Code"] == "ChangeSetNotFound"
+
+
+def test_failing_change_set_fails_loudly_instead_of_reporting_success(emulator):
+    broken = {"Type": "AWS::SageMaker::EndpointConfig", "Properties": {}}  # ProductionVariants is required
+    with pytest.raises(ClientError, match="emulator \\(moto\\) failed to apply the change set") as err:
+        deploy_template(emulator, "broken", {"Resources": {"Config": broken}})
+    assert err.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+    status = emulator.client("cloudformation").describe_stacks(StackName="broken")["Stacks"][0]["StackStatus"]
+    assert status == "CREATE_FAILED"
+
+
+def test_ssm_typed_parameter_keeps_its_previous_value(emulator):
+    emulator.client("ssm").put_parameter(Name="/cdk-bootstrap/test/version", Value="30", Type="String")
+    template = {
+        "Parameters": {
+            "BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk-bootstrap/test/version"}
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}},
+        "Outputs": {"Version": {"Value": {"Ref": "BootstrapVersion"}}},
+    }
+    deploy_template(emulator, "ssm-param", template)
+    template["Resources"]["Other"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+    cfn = emulator.client("cloudformation")
+    cfn.create_change_set(
+        StackName="ssm-param",
+        ChangeSetName="again",
+        TemplateBody=json.dumps(template),
+        ChangeSetType="UPDATE",
+        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}],
+    )
+    cfn.execute_change_set(StackName="ssm-param", ChangeSetName="again")
+    assert outputs(emulator, "ssm-param")["Version"] == "30"
+
+
+def test_kms_key_from_template_is_tagged_and_usable(emulator):
+    tags = [{"Key": "revision", "Value": "1"}]
+    deploy_template(
+        emulator,
+        "kms",
+        {
+            "Resources": {"Key": key(EnableKeyRotation=True, Tags=tags)},
+            "Outputs": {"Id": {"Value": {"Ref": "Key"}}},
+        },
+    )
+    kms = emulator.client("kms")
+    key_id = outputs(emulator, "kms")["Id"]
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    assert kms.list_resource_tags(KeyId=key_id)["Tags"] == [{"TagKey": "revision", "TagValue": "1"}]
+    assert json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])["Statement"]
+
+
+def lifecycle(days: int) -> dict:
+    return {
+        "Rules": [{"Id": "noncurrent", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": days}}]
+    }
+
+
+def test_s3_bucket_settings_on_create_and_update(emulator):
+    props = {
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "PublicAccessBlockConfiguration": dict.fromkeys(
+            ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+        ),
+        "LifecycleConfiguration": lifecycle(30),
+        "Tags": [{"Key": "revision", "Value": "1"}],
+    }
+    template = {"Resources": {"Data": bucket(**props)}, "Outputs": {"Name": {"Value": {"Ref": "Data"}}}}
+    deploy_template(emulator, "s3", template)
+    s3 = emulator.client("s3")
+    name = outputs(emulator, "s3")["Name"]
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    assert all(s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"].values())
+    assert s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"][0]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 30
+    }
+
+    template["Resources"]["Data"]["Properties"].update(
+        LifecycleConfiguration=lifecycle(60), Tags=[{"Key": "revision", "Value": "2"}]
+    )
+    deploy_template(emulator, "s3", template, update=True)
+    assert outputs(emulator, "s3")["Name"] == name, "an update without BucketName must keep the bucket"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    assert rules[0]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 60}
+    assert s3.get_bucket_tagging(Bucket=name)["TagSet"] == [{"Key": "revision", "Value": "2"}]
+
+
+def test_retained_resources_survive_stack_deletion(emulator):
+    template = {
+        "Resources": {"Key": key(), "Data": bucket(), "Scratch": {"Type": "AWS::S3::Bucket", "Properties": {}}},
+        "Outputs": {
+            "Key": {"Value": {"Ref": "Key"}},
+            "Data": {"Value": {"Ref": "Data"}},
+            "Scratch": {"Value": {"Ref": "Scratch"}},
+        },
+    }
+    deploy_template(emulator, "retain", template)
+    out = outputs(emulator, "retain")
+    emulator.client("cloudformation").delete_stack(StackName="retain")
+    buckets = {b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]}
+    assert out["Data"] in buckets
+    assert out["Scratch"] not in buckets
+    assert emulator.client("kms").describe_key(KeyId=out["Key"])["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_report_names_skipped_types_ignored_properties_and_unapplied_updates(emulator):
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+            "ManagedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        },
+    }
+    template = {
+        "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+        "Resources": {
+            "Key": key(Description="v1"),
+            "Role": role,
+            "Pipeline": {"Type": "AWS::SageMaker::Pipeline", "Properties": {"PipelineName": "p"}},
+            "Skipped": {"Type": "AWS::SageMaker::Pipeline", "Condition": "Never", "Properties": {}},
+            "CDKMetadata": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2"}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        },
+    }
+    deploy_template(emulator, "report", template)
+    assert unemulated_resources("report", emulator=emulator) == [
+        ("Role", "AWS::IAM::Role", "moto ignored properties: ManagedPolicyArns"),
+        (
+            "Pipeline",
+            "AWS::SageMaker::Pipeline",
+            f"moto {MOTO_VERSION} has no CloudFormation model for this type: skipped",
+        ),
+    ]
+
+    template["Resources"]["Key"]["Properties"]["Description"] = "v2"
+    deploy_template(emulator, "report", template, update=True)
+    gaps = unemulated_resources("report", emulator=emulator)
+    assert (
+        "Key",
+        "AWS::KMS::Key",
+        "template changed but moto cannot update this type; it keeps its old properties",
+    ) in gaps
