@@ -505,10 +505,11 @@ def flow_log_s3_destination_with_prefix() -> None:
 
     def create_flow_logs(original: Callable[..., Any], self: Any, *args: Any) -> Any:
         args = list(args)
-        destination_type, destination = args[3], args[4]
+        # (resource_type, resource_ids, traffic_type, permission_arn, destination_type, destination, ...)
+        destination_type, destination = args[4], args[5]
         if destination_type != "s3" or not destination or "/" not in destination.split(":", 5)[-1]:
             return original(self, *args)
-        args[4] = destination.split("/", 1)[0]
+        args[5] = destination.split("/", 1)[0]
         flow_logs, unsuccessful = original(self, *args)
         for flow_log in flow_logs:
             flow_log.log_destination = destination
