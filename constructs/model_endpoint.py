@@ -188,7 +188,7 @@ class ModelEndpoint(Construct):
             self,
             "Model",
             execution_role_arn=role_arn,
-            containers=[sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn)],
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=model_package_arn),
             enable_network_isolation=True if real_time else None,
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                 subnets=list(subnet_ids), security_group_ids=list(security_group_ids)

@@ -45,9 +45,9 @@ def test_dev_serves_version_1_serverless(dev: Template) -> None:
     dev.has_resource_properties(
         "AWS::SageMaker::Model",
         {
-            "Containers": [
-                {"ModelPackageName": "arn:aws:sagemaker:us-east-1:111122223333:model-package/mlp-dev-xgboost/1"}
-            ],
+            "PrimaryContainer": {
+                "ModelPackageName": "arn:aws:sagemaker:us-east-1:111122223333:model-package/mlp-dev-xgboost/1"
+            },
             "ExecutionRoleArn": Match.any_value(),
             # Serverless Inference supports neither VPC configuration nor network isolation.
             "VpcConfig": Match.absent(),
@@ -113,7 +113,7 @@ def test_prod_model_is_isolated_in_the_vpc(prod: Template) -> None:
     assert model["EnableNetworkIsolation"] is True
     assert len(model["VpcConfig"]["Subnets"]) == 3
     assert len(model["VpcConfig"]["SecurityGroupIds"]) == 1
-    assert model["Containers"][0]["ModelPackageName"].endswith(":model-package/mlp-prod-xgboost/1")
+    assert model["PrimaryContainer"]["ModelPackageName"].endswith(":model-package/mlp-prod-xgboost/1")
 
 
 def test_prod_variant_captures_data_encrypted(prod: Template) -> None:
