@@ -37,6 +37,9 @@ def list_checkpoints(directory: Path | None) -> list[tuple[int, Path]]:
 
 def save(booster: xgb.Booster, directory: Path, keep: int = 3) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
+    # Same reason as the final model: served requests carry no feature names.
+    booster.feature_names = None
+    booster.feature_types = None
     rounds = booster.num_boosted_rounds()
     target = checkpoint_path(directory, rounds)
     temporary = directory / f".{target.name}.tmp-{os.getpid()}"

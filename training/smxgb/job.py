@@ -13,9 +13,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from smxgb import data as chdata
-from smxgb import env, hyperparams, matrices, outputs, trainer
+from smxgb import env, hyperparams
 from smxgb.distributed import TRACKER_PORT_ENV, Cluster, collective
 from smxgb.failure import UserError
+
+# XGBoost (which imports scikit-learn) takes seconds to import, so the
+# modules that need it load only after hyperparameters and data passed their
+# checks: a user error fails fast.
 
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
 DEFAULT_TRACKER_PORT = 9099
@@ -58,22 +62,35 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     channels = open_channels(hps)
     cluster = Cluster(env.hosts(), env.current_host())
     nthread = int(hps.get("nthread") or env.num_cpus())
-    params = trainer.booster_params(hps, num_gpus=env.num_gpus(), nthread=nthread)
     train_channel, valid_channel = channels[TRAIN], channels.get(VALIDATION)
+    if hps.get("early_stopping_rounds") and valid_channel is None:
+        raise UserError(
+            "hyperparameter early_stopping_rounds needs a validation channel to watch; add a 'validation' "
+            "channel or remove early_stopping_rounds"
+        )
     mode = chdata.choose_mode([c for c in (train_channel, valid_channel) if c], hps["data_mode"])
     print(
         f"job: host {cluster.current_host} ({cluster.rank + 1}/{cluster.size}), data mode {mode}, "
         f"train {len(train_channel.files)} {train_channel.content_type} file(s)",
         flush=True,
     )
+    load_started = time.perf_counter()
+    if mode == chdata.MEMORY:
+        # Read before joining the other hosts: a bad file then fails this host
+        # at once instead of leaving the others waiting on the collective.
+        loaded = chdata.load_channel(train_channel)
+        loaded_valid = chdata.load_channel(valid_channel, loaded.n_features) if valid_channel else None
+
+    from smxgb import matrices, outputs, trainer
+
+    params = trainer.booster_params(hps, num_gpus=env.num_gpus(), nthread=nthread)
     with collective(cluster, tracker_port(hps), hps["tracker_timeout"]):
-        load_started = time.perf_counter()
         if mode == chdata.EXTERNAL:
             built = matrices.build_external(train_channel, valid_channel, max_bin=hps.get("max_bin"), nthread=nthread)
         else:
             built = matrices.build_in_memory(
-                train_channel,
-                valid_channel,
+                loaded,
+                loaded_valid,
                 max_bin=hps.get("max_bin"),
                 nthread=nthread,
                 cuts_sample_rows=hps["cuts_sample_rows"],
@@ -81,6 +98,8 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
                 distributed=cluster.is_distributed,
             )
         load_seconds = time.perf_counter() - load_started
+        if mode == chdata.MEMORY:
+            del loaded, loaded_valid  # the quantised matrices hold what training needs
         for note in built.notes:
             print(f"data: {note}", flush=True)
         print(

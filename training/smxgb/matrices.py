@@ -113,8 +113,8 @@ def _global_max(value: int, distributed: bool) -> int:
 
 
 def build_in_memory(
-    train: chdata.Channel,
-    validation: chdata.Channel | None,
+    loaded: chdata.InMemoryData,
+    loaded_valid: chdata.InMemoryData | None,
     *,
     max_bin: int | None,
     nthread: int,
@@ -122,7 +122,6 @@ def build_in_memory(
     seed: int = 0,
     distributed: bool = False,
 ) -> Matrices:
-    loaded = chdata.load_channel(train)
     notes = []
     ref = None
     # Quantile cuts from a row sample are as good as from every row once the
@@ -139,10 +138,8 @@ def build_in_memory(
         notes.append(f"histogram cuts from {count} sampled rows of {loaded.n_rows}")
     dtrain = xgb.QuantileDMatrix(BatchIter(_memory_batches(loaded)), max_bin=max_bin, nthread=nthread, ref=ref)
     n_features = loaded.n_features
-    del loaded  # the quantised matrix holds all training needs; free the Arrow columns
     dvalid, n_valid = None, 0
-    if validation is not None:
-        loaded_valid = chdata.load_channel(validation, n_features=n_features)
+    if loaded_valid is not None:
         n_valid = loaded_valid.n_rows
         dvalid = xgb.QuantileDMatrix(
             BatchIter(_memory_batches(loaded_valid)), max_bin=max_bin, nthread=nthread, ref=dtrain

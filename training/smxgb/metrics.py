@@ -24,7 +24,7 @@ METRIC_NAMES = (
 
 
 def format_line(iteration: int, data_name: str, metric: str, value: float) -> str:
-    return f"[{iteration}]#{data_name}-{metric}:{value:.6f}"
+    return f"[{iteration}]#{data_name}-{metric}:{value:.8g}"
 
 
 def metric_regex(name: str) -> str:

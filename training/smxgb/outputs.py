@@ -21,7 +21,19 @@ IMPORTANCE_FILE = "feature_importance.json"
 CURVE_FILE = "training_curve.png"
 
 
+def strip_feature_names(booster: xgb.Booster) -> xgb.Booster:
+    """Forget the Arrow column names (f0, f1, ...) XGBoost picked up while training.
+
+    Requests to the endpoint are plain CSV/libsvm without names; a model that
+    expects names rejects them.
+    """
+    booster.feature_names = None
+    booster.feature_types = None
+    return booster
+
+
 def save_model(booster: xgb.Booster, model_dir: Path) -> Path:
+    strip_feature_names(booster)
     model_dir.mkdir(parents=True, exist_ok=True)
     target = model_dir / env.MODEL_FILE_NAME
     target.write_bytes(booster.save_raw("ubj"))
