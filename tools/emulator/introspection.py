@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 PREFIX = "/_emulator/"
+# The server prints this plus its port on stdout once it accepts connections.
+READY_PREFIX = "READY "
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 

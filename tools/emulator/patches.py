@@ -149,9 +149,9 @@ def change_set_not_found() -> None:
     """moto 5.2.5: DescribeChangeSet of an unknown change set raises a ValidationError ("Stack
     with id ... does not exist") and DeleteChangeSet an UnboundLocalError (HTTP 500).
 
-    Before each deploy the CDK CLI deletes `cdk-deploy-change-set` and polls DescribeChangeSet
-    until it gets ChangeSetNotFoundException, so the second `cdk deploy` of a stack failed.
-    Answer both with CloudFormation's ChangeSetNotFound error.
+    Before each deploy the CDK CLI deletes `cdk-deploy-change-set` (which CloudFormation accepts
+    when there is none) and polls DescribeChangeSet until ChangeSetNotFoundException, so the
+    second `cdk deploy` of a stack failed. Do the same: a no-op delete, a ChangeSetNotFound describe.
     """
     from moto.cloudformation.exceptions import CloudFormationError
     from moto.cloudformation.models import CloudFormationBackend
@@ -159,16 +159,17 @@ def change_set_not_found() -> None:
     class ChangeSetNotFound(CloudFormationError):
         code = "ChangeSetNotFound"
 
-    def guarded(original: Callable[..., Any], self: Any, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
-        known = change_set_name in self.change_sets or any(
-            c.change_set_name == change_set_name for c in self.change_sets.values()
-        )
-        if not known:
+    def describe(original: Callable[..., Any], self: Any, change_set_name: str) -> Any:
+        if _find_change_set(self, change_set_name) is None:
             raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
-        return original(self, change_set_name, *args, **kwargs)
+        return original(self, change_set_name)
 
-    _wrap(CloudFormationBackend, "describe_change_set", guarded)
-    _wrap(CloudFormationBackend, "delete_change_set", guarded)
+    def delete(original: Callable[..., Any], self: Any, change_set_name: str) -> None:
+        if _find_change_set(self, change_set_name) is not None:
+            original(self, change_set_name)
+
+    _wrap(CloudFormationBackend, "describe_change_set", describe)
+    _wrap(CloudFormationBackend, "delete_change_set", delete)
 
 
 def ssm_parameter_previous_value() -> None:
@@ -518,8 +519,30 @@ def flow_log_s3_destination_with_prefix() -> None:
     _wrap(FlowLogsBackend, "create_flow_logs", create_flow_logs)
 
 
+def detach_managed_policies_before_role_delete() -> None:
+    """moto 5.2.5 deletes a stack's ``AWS::IAM::Role`` before the ``AWS::IAM::ManagedPolicy`` that
+    lists it in ``Roles`` (CloudFormation deletes dependents first), and its own DeleteRole then
+    refuses: "Cannot delete entity, must detach all policies first". Detach them as the policy's
+    deletion would have.
+    """
+    from moto.iam.models import Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    def delete(original: Callable[..., Any], resource_name: str, cloudformation_json: Any, account_id: str,
+               region_name: str) -> Any:
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in backend.roles.values():
+            if role.name == resource_name:
+                for policy in list(role.managed_policies.values()):
+                    policy.detach_from(role)
+        return original(resource_name, cloudformation_json, account_id, region_name)
+
+    _wrap(Role, "delete_from_cloudformation_json", delete)
+
+
 PATCHES: list[Callable[[], None]] = [
     get_stack_output_intrinsic,
+    detach_managed_policies_before_role_delete,
     flow_log_s3_destination_with_prefix,
     change_set_outputs_and_exports,
     fail_change_set_execution_loudly,

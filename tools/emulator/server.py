@@ -7,6 +7,7 @@ The owner reads that line instead of guessing a free port, so two emulators neve
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -14,8 +15,7 @@ import threading
 import time
 
 from tools.emulator import introspection, patches
-
-READY_PREFIX = "READY "
+from tools.emulator.introspection import READY_PREFIX
 
 
 def _watchdog(parent_pid: int | None, deadline: float | None) -> None:
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("the emulator binds loopback only")
 
     patches.apply_all()
+    # Access lines would bury moto's tracebacks, which are what the log is for.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     # Imported after the patches so that every module sees the patched moto.
     from moto.moto_server.werkzeug_app import (
