@@ -75,7 +75,9 @@ class CheckpointCallback(xgb.callback.TrainingCallback):
         self.keep = keep
 
     def after_iteration(self, model, epoch: int, evals_log) -> bool:
-        if (epoch + 1) % self.frequency == 0:
+        # The booster's round count, not `epoch`: XGBoost restarts epochs at 0 on resume.
+        rounds = model.num_boosted_rounds()
+        if rounds % self.frequency == 0:
             path = save(model, self.directory, self.keep)
-            print(f"checkpoint: saved {path.name} after {epoch + 1} rounds", flush=True)
+            print(f"checkpoint: saved {path.name} after {rounds} rounds", flush=True)
         return False

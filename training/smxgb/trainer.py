@@ -14,13 +14,21 @@ from smxgb.failure import UserError
 
 
 class MetricPrinter(xgb.callback.TrainingCallback):
-    """Print each round's metrics in the one format :mod:`smxgb.metrics` parses."""
+    """Print each round's metrics in the one format :mod:`smxgb.metrics` parses.
+
+    XGBoost numbers a resumed run's epochs from 0; ``first_round`` makes the
+    printed round absolute, so a resumed job's log continues where it stopped.
+    """
+
+    def __init__(self, first_round: int = 0) -> None:
+        super().__init__()
+        self.first_round = first_round
 
     def after_iteration(self, model, epoch: int, evals_log) -> bool:
         for data_name, by_metric in evals_log.items():
             for metric, values in by_metric.items():
                 value = values[-1][0] if isinstance(values[-1], tuple) else values[-1]
-                print(metrics.format_line(epoch, data_name, metric, float(value)), flush=True)
+                print(metrics.format_line(self.first_round + epoch, data_name, metric, float(value)), flush=True)
         return False
 
 
@@ -78,9 +86,11 @@ def train(
         resumed_from = path.name
         print(f"resume: continuing from checkpoint {path.name} at round {done} of {num_round}", flush=True)
 
-    callbacks: list[xgb.callback.TrainingCallback] = [MetricPrinter()]
+    callbacks: list[xgb.callback.TrainingCallback] = [MetricPrinter(done)]
     if early_stopping_rounds:
-        callbacks.append(xgb.callback.EarlyStopping(rounds=early_stopping_rounds, save_best=True))
+        # save_best would slice by the epoch of this run, which after a resume
+        # is not the round number; the best round is sliced below instead.
+        callbacks.append(xgb.callback.EarlyStopping(rounds=early_stopping_rounds, save_best=False))
     if checkpoint_dir is not None and write_checkpoints:
         callbacks.append(checkpoint.CheckpointCallback(checkpoint_dir, checkpoint_frequency, checkpoints_to_keep))
 
@@ -102,8 +112,11 @@ def train(
         )
     elapsed = time.perf_counter() - started
     best_iteration = best_score = None
-    if early_stopping_rounds and booster.attr("best_iteration") is not None:
-        best_iteration = int(booster.attr("best_iteration"))
+    if early_stopping_rounds and remaining and booster.attr("best_iteration") is not None:
+        best_iteration = done + int(booster.attr("best_iteration"))
         best_score = float(booster.attr("best_score"))
-        print(f"early stopping: best round {best_iteration} score {best_score:.6f}", flush=True)
+        # Serve the best model, not the one early_stopping_rounds past it.
+        booster = booster[: best_iteration + 1]
+        booster.set_attr(best_iteration=str(best_iteration), best_score=str(best_score))
+        print(f"early stopping: best round {best_iteration} score {best_score:.8g}", flush=True)
     return TrainingResult(booster, history, resumed_from, done, elapsed, best_iteration, best_score)
