@@ -540,8 +540,32 @@ def detach_managed_policies_before_role_delete() -> None:
     _wrap(Role, "delete_from_cloudformation_json", delete)
 
 
+def delete_vpc_endpoints_flow_logs_route_tables() -> None:
+    """moto 5.2.5's ``VPCEndPoint``, ``FlowLogs`` and ``RouteTable`` have no CloudFormation delete: a
+    stack delete leaves them behind, and the VPC they belong to then fails with DependencyViolation.
+    Delete them by physical ID, as CloudFormation does.
+    """
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.flow_logs import FlowLogs
+    from moto.ec2.models.route_tables import RouteTable
+    from moto.ec2.models.vpcs import VPCEndPoint
+
+    def deleter(method: str) -> classmethod:
+        def delete(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+            getattr(ec2_backends[account_id][region_name], method)([resource_name])
+
+        return classmethod(delete)
+
+    VPCEndPoint.delete_from_cloudformation_json = deleter("delete_vpc_endpoints")
+    FlowLogs.delete_from_cloudformation_json = deleter("delete_flow_logs")
+    RouteTable.delete_from_cloudformation_json = classmethod(
+        lambda cls, name, _json, account_id, region_name: ec2_backends[account_id][region_name].delete_route_table(name)
+    )
+
+
 PATCHES: list[Callable[[], None]] = [
     get_stack_output_intrinsic,
+    delete_vpc_endpoints_flow_logs_route_tables,
     detach_managed_policies_before_role_delete,
     flow_log_s3_destination_with_prefix,
     change_set_outputs_and_exports,
