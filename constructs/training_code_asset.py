@@ -38,6 +38,8 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "*_test.py",
     "conftest.py",
     "*.egg-info",
+    # Emulates the container on a laptop; the container is the real thing.
+    "local_runner.py",
 )
 
 
