@@ -80,9 +80,13 @@ def run_cdk(
 
 
 def bootstrap(emulator: Emulator, app_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> CdkRun:
-    """`cdk bootstrap` of the emulator's account and region (outside an app dir, no synth)."""
+    """`cdk bootstrap` of the emulator's account and region.
+
+    Runs outside any app dir by default: in one, the CLI would synth the app (slow, and it locks
+    that app's cdk.out against concurrent CLIs) although the target environment is explicit.
+    """
     target = f"aws://{emulator.account_id}/{emulator.region}"
-    return run_cdk(emulator, ["bootstrap", target], app_dir=app_dir, **kwargs)
+    return run_cdk(emulator, ["bootstrap", target], app_dir=app_dir or emulator.workdir, **kwargs)
 
 
 def deploy(
@@ -97,8 +101,8 @@ def deploy(
     """`cdk deploy` the given stacks (all when None) of the CDK app in `app_dir`."""
     start = time.monotonic()
     args = ["deploy", *(stacks or ["--all"]), "--require-approval", "never"]
-    if output_dir:
-        args += ["--output", str(output_dir)]
+    # The app dir's own cdk.out may be in use by other synths; the emulator's workdir is private.
+    args += ["--output", str(output_dir or emulator.workdir / "cdk.out")]
     run = run_cdk(emulator, args, app_dir=app_dir, context=context)
     names = stacks or deployed_stack_names(emulator)
     result = DeployResult(stacks=names, runs=[run])
@@ -120,8 +124,7 @@ def destroy(
 ) -> CdkRun:
     """`cdk destroy --force`; `app` may name a cloud assembly dir to skip a fresh synth."""
     args = ["destroy", *(stacks or ["--all"]), "--force"]
-    if app:
-        args += ["--app", app]
+    args += ["--app", app] if app else ["--output", str(emulator.workdir / "cdk.out")]
     return run_cdk(emulator, args, app_dir=app_dir, context=context)
 
 

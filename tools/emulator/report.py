@@ -53,7 +53,8 @@ def _gaps(row: dict[str, Any]) -> list[Unemulated]:
 def format_report(stack_name: str, gaps: list[Unemulated]) -> str:
     if not gaps:
         return f"{stack_name}: every resource was emulated"
-    width = max(len(g[0]) for g in gaps)
+    # Padding to the longest id would push reasons off screen (CDK ids reach 90 characters).
+    width = min(max(len(g[0]) for g in gaps), 40)
     lines = [f"{stack_name}: {len(gaps)} resource gap(s) in the emulator (moto {MOTO_VERSION}):"]
     lines += [f"  {lid:<{width}}  {rtype:<40}  {reason}" for lid, rtype, reason in gaps]
     return "\n".join(lines)
