@@ -568,8 +568,61 @@ def delete_vpc_endpoints_flow_logs_route_tables() -> None:
     RouteTable.delete_from_cloudformation_json = deleter("delete_route_table", one_id=True)
 
 
+def model_package_group_resource() -> None:
+    """moto 5.2.5 implements the SageMaker model registry API but has no CloudFormation model for
+    ``AWS::SageMaker::ModelPackageGroup``, so the registry stack deployed nothing and the local
+    pipeline run had no group to register into. Create the group through moto's own backend.
+    """
+    from moto.core.common_models import CloudFormationModel
+    from moto.sagemaker.models import sagemaker_backends
+
+    class ModelPackageGroupResource(CloudFormationModel):
+        def __init__(self, arn: str, name: str) -> None:
+            self.arn, self.name = arn, name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn  # Ref of AWS::SageMaker::ModelPackageGroup is its ARN
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "ModelPackageGroupName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::ModelPackageGroup"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("ModelPackageGroupArn", "ModelPackageGroupName")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn if attribute_name == "ModelPackageGroupArn" else self.name
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> ModelPackageGroupResource:
+            props = cloudformation_json["Properties"]
+            name = props.get("ModelPackageGroupName", resource_name)
+            arn = sagemaker_backends[account_id][region_name].create_model_package_group(
+                name, props.get("ModelPackageGroupDescription", ""), props.get("Tags")
+            )
+            return cls(arn, name)
+
+        @classmethod
+        def delete_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            name = resource_name.rsplit("/", 1)[-1]
+            sagemaker_backends[account_id][region_name].model_package_groups.pop(name, None)
+
+    model_package_group_resource.model = ModelPackageGroupResource  # type: ignore[attr-defined]
+
+
 PATCHES: list[Callable[[], None]] = [
     get_stack_output_intrinsic,
+    model_package_group_resource,
     delete_vpc_endpoints_flow_logs_route_tables,
     detach_managed_policies_before_role_delete,
     flow_log_s3_destination_with_prefix,
