@@ -1,0 +1,366 @@
+"""The synthesized pipeline definition: request shapes, step graph, and every job's guardrails.
+
+No cdk-nag rule looks inside a pipeline definition body, so these tests are
+the only gate on spot, checkpoints, VPC, isolation, encryption and keys.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import pytest
+
+from stacks.access_stack import CHANNELS_PREFIX, CHECKPOINTS_PREFIX, EVALUATION_PREFIX, TRAINING_PREFIX
+from stacks.config import ENVIRONMENTS, ConfigError, PipelineConfig
+from stacks.pipeline_definition import PipelineResources, build_definition, checks, contract
+from stacks.pipeline_definition import steps as s
+
+CONFIG = ENVIRONMENTS["dev"]
+MODELS = CONFIG.bucket_name("models")
+PROCESSED = CONFIG.bucket_name("processed")
+
+
+@pytest.fixture(scope="module")
+def pipeline_template(platform_templates: dict[str, dict]) -> dict:
+    return platform_templates["pipeline"]
+
+
+@pytest.fixture(scope="module")
+def rendered(pipeline_template: dict) -> checks.RenderedDefinition:
+    return checks.definition_from_template(pipeline_template)
+
+
+@pytest.fixture(scope="module")
+def definition(rendered: checks.RenderedDefinition) -> dict:
+    return rendered.definition
+
+
+@pytest.fixture(scope="module")
+def service_model():
+    return checks.sagemaker_model()
+
+
+def _source(rendered: checks.RenderedDefinition, value: str) -> str:
+    """The cross-stack output a placeholder stands for, e.g. ``...ModelKey...Arn...``."""
+    intrinsic = rendered.intrinsic(value)
+    assert intrinsic is not None, f"{value!r} is a literal, expected a reference to another stack"
+    (function, args), = intrinsic.items()
+    return args["OutputName"] if function == "Fn::GetStackOutput" else str(args)
+
+
+def _join(value: dict) -> list:
+    assert set(value) == {"Std:Join"}, value
+    return value["Std:Join"]["Values"]
+
+
+def _processing_steps(definition: dict) -> list[dict]:
+    return [step for step in checks.iter_steps(definition) if step["Type"] == "Processing"]
+
+
+def _training_job(definition: dict) -> dict:
+    return checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinition"]
+
+
+# ----------------------------------------------------------------- request shapes
+
+
+def test_every_step_matches_the_sagemaker_request_shapes(definition: dict, service_model) -> None:
+    # GIVEN the definition parsed from the synthesized template (tokens as placeholders)
+    # WHEN each step's Arguments are checked against botocore's SageMaker model
+    # THEN required members, unknown keys, types, enums and lengths all hold
+    checks.validate_definition(definition, service_model)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["Steps"][0]["Arguments"].update(ProcesingInputs=[]),
+         r"step Preprocess: Arguments: unknown member\(s\) \['ProcesingInputs'\]"),
+        (lambda d: d["Steps"][0]["Arguments"].pop("RoleArn"),
+         r"step Preprocess: Arguments: missing required member\(s\) \['RoleArn'\]"),
+        (lambda d: d["Steps"][1]["Arguments"]["HyperParameterTuningJobConfig"].update(
+            TrainingJobEarlyStoppingType="Sometimes"),
+         r"step Tune: Arguments\.HyperParameterTuningJobConfig\.TrainingJobEarlyStoppingType: 'Sometimes' is not"),
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"].update(EnableNetworkIsolation="true"),
+         r"step Tune: Arguments\.TrainingJobDefinition\.EnableNetworkIsolation: expected a boolean"),
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"]["StoppingCondition"].update(
+            MaxRuntimeInSeconds=0),
+         r"step Tune: Arguments\.TrainingJobDefinition\.StoppingCondition\.MaxRuntimeInSeconds: 0 outside"),
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"].update(InputDataConfig=[]),
+         r"step Tune: Arguments\.TrainingJobDefinition\.InputDataConfig: length 0 outside"),
+        (lambda d: d["Steps"][3]["Arguments"]["IfSteps"][0]["Arguments"].update(ModelApprovalStatus="Approve"),
+         r"step RegisterModel: Arguments\.ModelApprovalStatus: 'Approve' is not one of"),
+        (lambda d: d["Steps"][2]["Arguments"]["ProcessingInputs"][1]["S3Input"].update(
+            S3Uri={"Get": "Steps.Nope.ModelArtifacts"}),
+         r"step Evaluate: Arguments\.ProcessingInputs\[1\]\.S3Input\.S3Uri: 'Steps\.Nope\.ModelArtifacts' reads a"),
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"]["ResourceConfig"].update(
+            InstanceType={"Get": "Parameters.Missing"}),
+         r"step Tune: Arguments\.TrainingJobDefinition\.ResourceConfig\.InstanceType: undeclared parameter"),
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"][
+            "S3DataSource"].update(S3Uri={"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['trian']"
+                                                  ".S3Output.S3Uri"}),
+         r"step Tune: .*InputDataConfig\[0\]\.DataSource\.S3DataSource\.S3Uri: .* names output 'trian'"),
+    ],
+    ids=["unknown-key", "missing-required", "bad-enum", "bad-type", "below-min", "empty-list", "register-enum",
+         "unknown-step", "unknown-parameter", "unknown-output"],
+)
+def test_validator_names_the_step_and_field_of_a_broken_request(definition, service_model, mutate, message):
+    # GIVEN a copy of the definition with one request field broken
+    broken = copy.deepcopy(definition)
+    mutate(broken)
+    # THEN validation fails naming the step and the field path
+    with pytest.raises(checks.DefinitionError, match=message):
+        checks.validate_definition(broken, service_model)
+
+
+# ----------------------------------------------------------------- graph and parameters
+
+
+def test_steps_run_in_order_preprocess_tune_evaluate_gate(definition: dict) -> None:
+    # THEN the top level is the four stages in order, the gate branching to register or fail
+    assert [step["Name"] for step in definition["Steps"]] == [s.PREPROCESS, s.TUNE, s.EVALUATE, s.CHECK]
+    gate = definition["Steps"][3]["Arguments"]
+    assert [step["Name"] for step in gate["IfSteps"]] == [s.REGISTER]
+    assert [step["Name"] for step in gate["ElseSteps"]] == [s.FAIL]
+    # AND each step depends (through the properties it reads) on exactly the stage before
+    assert checks.dependencies(definition) == {
+        s.PREPROCESS: set(),
+        s.TUNE: {s.PREPROCESS},
+        s.EVALUATE: {s.TUNE, s.PREPROCESS},
+        s.CHECK: {s.EVALUATE},
+        s.REGISTER: {s.TUNE, s.EVALUATE},
+        s.FAIL: {s.EVALUATE},
+    }
+
+
+def test_parameters_expose_instances_limits_threshold_and_input(definition: dict) -> None:
+    params = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
+    pc = CONFIG.pipeline
+    assert params == {
+        "InputDataUri": ("String", f"s3://{CONFIG.bucket_name('raw')}/{pc.raw_data_prefix}"),
+        "LabelColumn": ("String", pc.label_column),
+        "ProcessingInstanceType": ("String", pc.processing_instance_type),
+        "ProcessingInstanceCount": ("Integer", pc.processing_instance_count),
+        "TrainingInstanceType": ("String", pc.training_instance_type),
+        "TrainingInstanceCount": ("Integer", pc.training_instance_count),
+        "TuningStrategy": ("String", "Bayesian"),
+        "MaxTrainingJobs": ("Integer", pc.max_training_jobs),
+        "MaxParallelTrainingJobs": ("Integer", pc.max_parallel_training_jobs),
+        "AucThreshold": ("Float", pc.auc_threshold),
+    }
+
+
+# ----------------------------------------------------------------- every job's guardrails
+
+
+def test_processing_jobs_are_isolated_encrypted_and_in_the_vpc(definition, rendered) -> None:
+    steps = _processing_steps(definition)
+    assert [step["Name"] for step in steps] == [s.PREPROCESS, s.EVALUATE]
+    for step in steps:
+        job = step["Arguments"]
+        # THEN no network, encrypted traffic, the platform's subnets and workload SG
+        network = job["NetworkConfig"]
+        assert network["EnableNetworkIsolation"] is True, step["Name"]
+        assert network["EnableInterContainerTrafficEncryption"] is True, step["Name"]
+        assert all("isolatedSubnet" in _source(rendered, v) for v in network["VpcConfig"]["Subnets"])
+        assert len(network["VpcConfig"]["Subnets"]) == len(CONFIG.network.availability_zones)
+        groups = network["VpcConfig"]["SecurityGroupIds"]
+        assert len(groups) == 1 and "WorkloadSecurityGroup" in _source(rendered, groups[0])
+        # AND the volume and every output are encrypted with the model key
+        assert "ModelKey" in _source(rendered, job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"])
+        assert "ModelKey" in _source(rendered, job["ProcessingOutputConfig"]["KmsKeyId"])
+        # AND the job runs as the processing role with a run-time limit
+        assert "ProcessingJobRole" in _source(rendered, job["RoleArn"])
+        assert job["StoppingCondition"]["MaxRuntimeInSeconds"] == CONFIG.pipeline.processing_max_runtime_seconds
+        # AND its script comes from the code input, not from the network
+        assert job["ProcessingInputs"][0]["InputName"] == "code"
+        assert job["AppSpecification"]["ContainerEntrypoint"][-1] in (
+            contract.PREPROCESS_SCRIPT, contract.EVALUATE_SCRIPT)
+
+
+def test_processing_has_no_spot_option(service_model) -> None:
+    # GIVEN CreateProcessingJob's request shape
+    members = set(service_model.operation_model("CreateProcessingJob").input_shape.members)
+    # THEN there is no spot capacity to ask for: only the tuning trials run on spot
+    assert not {m for m in members if "Spot" in m or "Checkpoint" in m}
+
+
+def test_tuning_trials_run_on_spot_with_checkpoints(definition: dict) -> None:
+    job = _training_job(definition)
+    pc = CONFIG.pipeline
+    # THEN managed spot is on, and the wait (spot capacity + run) covers the run
+    assert job["EnableManagedSpotTraining"] is True
+    stop = job["StoppingCondition"]
+    assert stop["MaxRuntimeInSeconds"] == pc.max_runtime_seconds
+    assert stop["MaxWaitTimeInSeconds"] >= stop["MaxRuntimeInSeconds"]
+    # AND interrupted trials resume from checkpoints in the model bucket, per execution
+    checkpoint = _join(job["CheckpointConfig"]["S3Uri"])
+    assert checkpoint[:3] == ["s3:/", MODELS, CHECKPOINTS_PREFIX.rstrip("/")]
+    assert checkpoint[3] == {"Get": "Execution.PipelineExecutionId"}
+    assert job["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
+
+
+def test_tuning_trials_are_isolated_encrypted_and_in_the_vpc(definition: dict, rendered) -> None:
+    job = _training_job(definition)
+    assert job["EnableNetworkIsolation"] is True
+    assert job["EnableInterContainerTrafficEncryption"] is True
+    assert all("isolatedSubnet" in _source(rendered, v) for v in job["VpcConfig"]["Subnets"])
+    assert all("WorkloadSecurityGroup" in _source(rendered, v) for v in job["VpcConfig"]["SecurityGroupIds"])
+    assert "ModelKey" in _source(rendered, job["ResourceConfig"]["VolumeKmsKeyId"])
+    assert "ModelKey" in _source(rendered, job["OutputDataConfig"]["KmsKeyId"])
+    assert "TrainingJobRole" in _source(rendered, job["RoleArn"])
+    assert _join(job["OutputDataConfig"]["S3OutputPath"])[:3] == ["s3:/", MODELS, TRAINING_PREFIX.rstrip("/")]
+
+
+def test_tuning_searches_auc_with_auto_early_stopping(definition: dict) -> None:
+    config = checks.step_named(definition, s.TUNE)["Arguments"]["HyperParameterTuningJobConfig"]
+    assert config["HyperParameterTuningJobObjective"] == {"Type": "Maximize", "MetricName": "validation:auc"}
+    assert config["TrainingJobEarlyStoppingType"] == "Auto"
+    assert config["Strategy"] == {"Get": "Parameters.TuningStrategy"}
+    assert config["ResourceLimits"] == {
+        "MaxNumberOfTrainingJobs": {"Get": "Parameters.MaxTrainingJobs"},
+        "MaxParallelTrainingJobs": {"Get": "Parameters.MaxParallelTrainingJobs"},
+    }
+    searched = {r["Name"] for kind in config["ParameterRanges"].values() for r in kind}
+    assert {"eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "alpha", "lambda"} <= searched
+
+
+def test_trials_read_their_code_from_the_code_channel(definition: dict, pipeline_template: dict) -> None:
+    job = _training_job(definition)
+    code = next(c for c in job["InputDataConfig"] if c["ChannelName"] == "code")
+    uri = code["DataSource"]["S3DataSource"]["S3Uri"]
+    key = uri.rsplit("/", 1)[-1]
+    # THEN script mode runs train.py from the tarball the code channel downloads
+    hps = job["StaticHyperParameters"]
+    assert hps["sagemaker_program"] == "train.py"
+    assert hps["sagemaker_submit_directory"] == f"/opt/ml/input/data/code/{key}"
+    assert hps["sagemaker_region"] == CONFIG.region
+    # AND that tarball is the stack's file asset in the bootstrap bucket
+    assert uri.startswith(f"s3://cdk-hnb659fds-assets-{CONFIG.account}-{CONFIG.region}/")
+    assert key.endswith(".gz") and len(key) == 64 + len(".gz")
+
+
+def test_evaluation_gates_registration_on_the_report_auc(definition: dict) -> None:
+    evaluate = checks.step_named(definition, s.EVALUATE)
+    # THEN evaluation scores the best trial's artifact on the test channel
+    model_uri = _join(evaluate["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"])
+    assert {"Get": "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"} in model_uri
+    assert model_uri[-2:] == ["output", "model.tar.gz"]
+    test_uri = evaluate["Arguments"]["ProcessingInputs"][2]["S3Input"]["S3Uri"]
+    assert test_uri == {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
+    # AND writes its report under evaluation/ as a property file
+    output = evaluate["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]
+    assert _join(output["S3Output"]["S3Uri"])[:3] == ["s3:/", MODELS, EVALUATION_PREFIX.rstrip("/")]
+    assert evaluate["PropertyFiles"] == [
+        {"PropertyFileName": "EvaluationReport", "OutputName": output["OutputName"], "FilePath": "evaluation.json"}
+    ]
+    # AND the gate compares the report's AUC (the path evaluate.py writes) with the threshold
+    (condition,) = checks.step_named(definition, s.CHECK)["Arguments"]["Conditions"]
+    assert condition["Type"] == "GreaterThanOrEqualTo"
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == contract.report.BINARY_AUC_PATH
+    assert condition["RightValue"] == {"Get": "Parameters.AucThreshold"}
+
+
+def test_registration_is_pending_manual_approval_with_the_report(definition: dict) -> None:
+    register = checks.step_named(definition, s.REGISTER)["Arguments"]
+    assert register["ModelPackageGroupName"] == CONFIG.model_package_group_name
+    assert register["ModelApprovalStatus"] == "PendingManualApproval"
+    stats = register["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert stats["ContentType"] == "application/json"
+    assert _join(stats["S3Uri"])[-1] == "evaluation.json"
+    assert checks.step_named(definition, s.FAIL)["Arguments"]["ErrorMessage"]
+
+
+def test_channels_and_outputs_live_under_the_shared_prefixes(definition: dict) -> None:
+    outputs = checks.step_named(definition, s.PREPROCESS)["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    assert {o["OutputName"] for o in outputs} >= {"train", "validation", "test"}
+    for output in outputs:
+        assert _join(output["S3Output"]["S3Uri"])[:3] == ["s3:/", PROCESSED, CHANNELS_PREFIX.rstrip("/")]
+
+
+# ----------------------------------------------------------------- the resource and its grants
+
+
+def test_pipeline_resource_has_the_configured_name_and_pipeline_role(pipeline_template: dict) -> None:
+    props = checks.pipeline_resource(pipeline_template)["Properties"]
+    assert props["PipelineName"] == CONFIG.pipeline_name
+    assert props["PipelineName"].startswith(CONFIG.prefix)
+    assert "PipelineExecutionRole" in str(props["RoleArn"])
+
+
+def test_job_roles_read_exactly_the_code_object(platform_templates: dict, definition: dict) -> None:
+    uri = next(c for c in _training_job(definition)["InputDataConfig"] if c["ChannelName"] == "code")[
+        "DataSource"]["S3DataSource"]["S3Uri"]
+    object_arn = "arn:aws:s3:::" + uri.removeprefix("s3://")
+    policies = {
+        logical_id: resource["Properties"]["PolicyDocument"]["Statement"]
+        for logical_id, resource in platform_templates["access"]["Resources"].items()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+    }
+    readers = {
+        logical_id.split("Policy")[0]
+        for logical_id, statements in policies.items()
+        for st in statements
+        if st.get("Sid") == "ReadTrainingCode"
+    }
+    assert readers == {"ProcessingJobRole", "TrainingJobRole"}
+    for statements in policies.values():
+        for st in statements:
+            if st.get("Sid") == "ReadTrainingCode":
+                assert st["Action"] == "s3:GetObject" and st["Resource"] == object_arn
+
+
+# ----------------------------------------------------------------- config variants (no synth needed)
+
+
+def _resources(pipeline: PipelineConfig) -> PipelineResources:
+    return PipelineResources(
+        config=pipeline, region="us-east-1", image_uri="img", processing_role_arn="arn:aws:iam::1:role/p",
+        training_role_arn="arn:aws:iam::1:role/t", subnet_ids=["subnet-1"], security_group_ids=["sg-1"],
+        model_key_arn="arn:aws:kms:us-east-1:1:key/k", raw_bucket="raw", processed_bucket="processed",
+        model_bucket="models", model_package_group_name="group", code_s3_uri="s3://assets/abc.gz",
+        code_file_name="abc.gz", channels_prefix=CHANNELS_PREFIX, training_prefix=TRAINING_PREFIX,
+        checkpoints_prefix=CHECKPOINTS_PREFIX, evaluation_prefix=EVALUATION_PREFIX,
+    )  # fmt: skip
+
+
+def test_warm_start_from_a_configured_parent(service_model) -> None:
+    # GIVEN a config naming a parent tuning job
+    pipeline = replace(PipelineConfig(), warm_start_parent_tuning_job="mlp-dev-previous")
+    definition = build_definition(_resources(pipeline))
+    # THEN the tuning step warm starts from it through an overridable parameter
+    warm = checks.step_named(definition, s.TUNE)["Arguments"]["WarmStartConfig"]
+    assert warm == {
+        "ParentHyperParameterTuningJobs": [
+            {"HyperParameterTuningJobName": {"Get": "Parameters.WarmStartParentTuningJob"}}
+        ],
+        "WarmStartType": "IdenticalDataAndAlgorithm",
+    }
+    assert {"Name": "WarmStartParentTuningJob", "Type": "String", "DefaultValue": "mlp-dev-previous"} in definition[
+        "Parameters"]
+    checks.validate_definition(definition, service_model)
+    # AND without one there is no warm start at all (SageMaker rejects an empty parent list)
+    assert "WarmStartConfig" not in checks.step_named(build_definition(_resources(PipelineConfig())), s.TUNE)[
+        "Arguments"]
+
+
+def test_on_demand_training_drops_the_spot_wait(service_model) -> None:
+    definition = build_definition(_resources(PipelineConfig(use_spot_training=False)))
+    job = _training_job(definition)
+    assert job["EnableManagedSpotTraining"] is False
+    assert "MaxWaitTimeInSeconds" not in job["StoppingCondition"]
+    checks.validate_definition(definition, service_model)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_runtime_seconds": 7200, "max_wait_seconds": 3600}, r"max_wait_seconds \(3600\) must be >="),
+        ({"tuning_strategy": "Hyperband"}, r"tuning_strategy 'Hyperband' must be Bayesian or Random"),
+        ({"max_parallel_training_jobs": 30}, r"max_parallel_training_jobs must be between"),
+    ],
+)
+def test_config_rejects_settings_sagemaker_would_reject(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        PipelineConfig(**kwargs)
