@@ -41,10 +41,10 @@ synth: setup
 	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)" $(SYNTH_CONTEXT)
 
 test: setup
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test-quick: setup
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow"
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .
