@@ -214,3 +214,26 @@ def test_report_names_skipped_types_ignored_properties_and_unapplied_updates(emu
         "AWS::KMS::Key",
         "template changed but moto cannot update this type; it keeps its old properties",
     ) in gaps
+
+
+def test_direct_update_keeps_a_defaulted_parameter(emulator):
+    emulator.client("ssm").put_parameter(Name="/cdk-bootstrap/direct/version", Value="31", Type="String")
+    template = {
+        "Parameters": {
+            "BootstrapVersion": {
+                "Type": "AWS::SSM::Parameter::Value<String>",
+                "Default": "/cdk-bootstrap/direct/version",
+            }
+        },
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}},
+        "Outputs": {"Version": {"Value": {"Ref": "BootstrapVersion"}}},
+    }
+    cfn = emulator.client("cloudformation")
+    cfn.create_stack(StackName="direct", TemplateBody=json.dumps(template))
+    template["Resources"]["Other"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+    cfn.update_stack(
+        StackName="direct",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}],
+    )
+    assert outputs(emulator, "direct")["Version"] == "31"

@@ -97,10 +97,16 @@ def deploy(
     *,
     output_dir: str | os.PathLike[str] | None = None,
     report: bool = True,
+    method: str | None = None,
 ) -> DeployResult:
-    """`cdk deploy` the given stacks (all when None) of the CDK app in `app_dir`."""
+    """`cdk deploy` the given stacks (all when None) of the CDK app in `app_dir`.
+
+    `method` is the CLI's --method: "change-set" (its default) or "direct".
+    """
     start = time.monotonic()
     args = ["deploy", *(stacks or ["--all"]), "--require-approval", "never"]
+    if method:
+        args += ["--method", method]
     # The app dir's own cdk.out may be in use by other synths; the emulator's workdir is private.
     args += ["--output", str(output_dir or emulator.workdir / "cdk.out")]
     run = run_cdk(emulator, args, app_dir=app_dir, context=context)

@@ -309,6 +309,25 @@ def track_property_reads() -> None:
     _wrap(parsing.ResourceMap, "update", remember_previous)
 
 
+def use_previous_value_of_defaulted_parameter() -> None:
+    """moto 5.2.5: UpdateStack (`cdk deploy --method direct`) resolves UsePreviousValue from the
+    parameters passed when the stack was created; the CLI never passes `BootstrapVersion`, which
+    took its template default, so every second direct deploy fails with KeyError (HTTP 500).
+    Fall back to the value the stack resolved, as CloudFormation does.
+    """
+    from moto.cloudformation.models import CloudFormationBackend
+
+    def resolve(original: Callable[..., Any], self: Any, instance: Any, incoming_params: list[dict[str, Any]]) -> Any:
+        known = {**getattr(instance, "stack_parameters", {}), **instance.parameters}
+        for param in incoming_params:
+            key = param["ParameterKey"]
+            if param.get("UsePreviousValue") and key not in instance.parameters and key in known:
+                instance.parameters[key] = known[key]
+        return original(self, instance, incoming_params)
+
+    _wrap(CloudFormationBackend, "_resolve_update_parameters", resolve)
+
+
 # Stack id -> logical ids whose template changed but whose moto model cannot update in place.
 UPDATES_NOT_APPLIED: dict[str, set[str]] = {}
 
@@ -528,8 +547,9 @@ def detach_managed_policies_before_role_delete() -> None:
     from moto.iam.models import Role, iam_backends
     from moto.utilities.utils import get_partition
 
-    def delete(original: Callable[..., Any], resource_name: str, cloudformation_json: Any, account_id: str,
-               region_name: str) -> Any:
+    def delete(
+        original: Callable[..., Any], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
         backend = iam_backends[account_id][get_partition(region_name)]
         for role in backend.roles.values():
             if role.name == resource_name:
@@ -630,6 +650,7 @@ PATCHES: list[Callable[[], None]] = [
     fail_change_set_execution_loudly,
     change_set_not_found,
     ssm_parameter_previous_value,
+    use_previous_value_of_defaulted_parameter,
     track_property_reads,
     keep_resources_moto_cannot_update,
     kms_key_tags_from_template,
