@@ -237,3 +237,39 @@ def test_direct_update_keeps_a_defaulted_parameter(emulator):
         Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}],
     )
     assert outputs(emulator, "direct")["Version"] == "31"
+
+
+def test_notebook_instance_keeps_its_names_and_security_settings(emulator):
+    key_arn = emulator.client("kms").create_key()["KeyMetadata"]["Arn"]
+    template = {
+        "Resources": {
+            "Lifecycle": {
+                "Type": "AWS::SageMaker::NotebookInstanceLifecycleConfig",
+                "Properties": {
+                    "NotebookInstanceLifecycleConfigName": "idle-stop",
+                    "OnStart": [{"Content": "ZWNobw=="}],
+                },
+            },
+            "Notebook": {
+                "Type": "AWS::SageMaker::NotebookInstance",
+                "Properties": {
+                    "NotebookInstanceName": "workbench",
+                    "InstanceType": "ml.t3.medium",
+                    "RoleArn": "arn:aws:iam::123456789012:role/notebook",
+                    "KmsKeyId": key_arn,
+                    "LifecycleConfigName": {"Fn::GetAtt": ["Lifecycle", "NotebookInstanceLifecycleConfigName"]},
+                    "DirectInternetAccess": "Disabled",
+                    "RootAccess": "Disabled",
+                    "VolumeSizeInGB": 20,
+                },
+            },
+        }
+    }
+    deploy_template(emulator, "notebook", template)
+    notebook = emulator.client("sagemaker").describe_notebook_instance(NotebookInstanceName="workbench")
+    assert notebook["KmsKeyId"] == key_arn
+    assert notebook["NotebookInstanceLifecycleConfigName"] == "idle-stop"
+    assert notebook["DirectInternetAccess"] == "Disabled"
+    assert notebook["RootAccess"] == "Disabled"
+    assert notebook["VolumeSizeInGB"] == 20
+    assert unemulated_resources("notebook", emulator=emulator) == []

@@ -640,6 +640,63 @@ def model_package_group_resource() -> None:
     model_package_group_resource.model = ModelPackageGroupResource  # type: ignore[attr-defined]
 
 
+def sagemaker_names_from_template() -> None:
+    """moto 5.2.5: the SageMaker models (Model, EndpointConfig, Endpoint, NotebookInstance,
+    NotebookInstanceLifecycleConfig) declare no name property, so an explicit ModelName,
+    EndpointName, NotebookInstanceName... is ignored and a generated name used; anything that
+    refers to the resource by its configured name (a notebook's LifecycleConfigName, a policy
+    scoped to an endpoint ARN, a test) then misses it. Declare the name properties.
+    """
+    from moto.sagemaker import models
+
+    names = {
+        models.FakeSagemakerNotebookInstance: "NotebookInstanceName",
+        models.FakeSageMakerNotebookInstanceLifecycleConfig: "NotebookInstanceLifecycleConfigName",
+        models.FakeEndpoint: "EndpointName",
+        models.FakeEndpointConfig: "EndpointConfigName",
+        models.Model: "ModelName",
+    }
+    for model, name_property in names.items():
+        model.cloudformation_name_type = staticmethod(lambda name=name_property: name)  # type: ignore[method-assign]
+
+
+def notebook_instance_settings_from_template() -> None:
+    """moto 5.2.5: AWS::SageMaker::NotebookInstance passes only InstanceType and RoleArn to its
+    own CreateNotebookInstance, dropping KmsKeyId, LifecycleConfigName, DirectInternetAccess,
+    SubnetId, SecurityGroupIds, RootAccess, VolumeSizeInGB, Tags..., which that API supports.
+    Pass them through.
+    """
+    from moto.sagemaker.models import FakeSagemakerNotebookInstance, sagemaker_backends
+
+    def create(
+        original: Callable[..., Any],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> Any:
+        props = cloudformation_json["Properties"]
+        return sagemaker_backends[account_id][region_name].create_notebook_instance(
+            notebook_instance_name=resource_name,
+            instance_type=props["InstanceType"],
+            role_arn=props["RoleArn"],
+            subnet_id=props.get("SubnetId"),
+            security_group_ids=props.get("SecurityGroupIds"),
+            kms_key_id=props.get("KmsKeyId"),
+            tags=props.get("Tags"),
+            lifecycle_config_name=props.get("LifecycleConfigName"),
+            direct_internet_access=props.get("DirectInternetAccess", "Enabled"),
+            volume_size_in_gb=props.get("VolumeSizeInGB", 5),
+            accelerator_types=props.get("AcceleratorTypes"),
+            default_code_repository=props.get("DefaultCodeRepository"),
+            additional_code_repositories=props.get("AdditionalCodeRepositories"),
+            root_access=props.get("RootAccess"),
+        )
+
+    _wrap(FakeSagemakerNotebookInstance, "create_from_cloudformation_json", create)
+
+
 PATCHES: list[Callable[[], None]] = [
     get_stack_output_intrinsic,
     model_package_group_resource,
@@ -657,4 +714,6 @@ PATCHES: list[Callable[[], None]] = [
     kms_key_policy_from_template,
     s3_bucket_update_without_bucket_name,
     s3_bucket_settings_from_template,
+    sagemaker_names_from_template,
+    notebook_instance_settings_from_template,
 ]
