@@ -54,9 +54,9 @@ _CONTENT_TYPES = {
 _EXTENSIONS = {".csv": CSV, ".parquet": PARQUET, ".pq": PARQUET, ".libsvm": LIBSVM, ".svm": LIBSVM}
 
 LABEL_COLUMN = "label"
-# Large CSV blocks keep the number of Arrow chunks (= XGBoost batches) small
-# while still giving every thread a block to parse.
-CSV_BLOCK_SIZE = 64 << 20
+# pyarrow's default 1 MB block parses fastest (64 MB blocks were 2.5x slower);
+# the in-memory path re-slices the resulting small chunks for XGBoost.
+CSV_BLOCK_SIZE = 1 << 20
 STREAM_BATCH_ROWS = 256_000
 
 MEMORY = "memory"
@@ -205,13 +205,21 @@ def read_csv_table(path: Path) -> pa.Table:
         raise _diagnose_csv(path, n_columns) from exc
 
 
-def stream_csv(path: Path) -> Iterator[pa.RecordBatch]:
+def stream_csv(path: Path) -> Iterator[pa.Table]:
     n_columns = _csv_column_count(path)
-    read, convert = _csv_options(n_columns, block_size=16 << 20)
+    read, convert = _csv_options(n_columns)
+    pending: list[pa.RecordBatch] = []
     try:
-        yield from pacsv.open_csv(path, read_options=read, convert_options=convert)
+        # Gather small parse blocks into batches of ~STREAM_BATCH_ROWS: XGBoost pays per batch.
+        for batch in pacsv.open_csv(path, read_options=read, convert_options=convert):
+            pending.append(batch)
+            if sum(b.num_rows for b in pending) >= STREAM_BATCH_ROWS:
+                yield pa.Table.from_batches(pending).combine_chunks()
+                pending = []
     except pa.ArrowInvalid as exc:
         raise _diagnose_csv(path, n_columns) from exc
+    if pending:
+        yield pa.Table.from_batches(pending).combine_chunks()
 
 
 # ---------------------------------------------------------------- Parquet

@@ -1,0 +1,1 @@
+"""Benchmarks against the reference baselines: ``python -m bench`` (``make bench``)."""
