@@ -155,3 +155,16 @@ def test_cli_start_status_stop(tmp_path):
     assert gone(pid)
     assert cli("status").returncode == 1
     assert not (tmp_path / "state.json").exists()
+
+
+def test_cli_sigterm_stops_the_server_and_the_command(tmp_path):
+    marker = tmp_path / "endpoint"
+    code = f"import os, time; open({str(marker)!r}, 'w').write(os.environ['AWS_ENDPOINT_URL']); time.sleep(60)"
+    cli = subprocess.Popen([sys.executable, "-m", "tools.emulator", "run", "--", sys.executable, "-c", code], cwd=REPO)
+    deadline = time.monotonic() + 30
+    while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    port = int(marker.read_text().rsplit(":", 1)[1])
+    cli.send_signal(signal.SIGTERM)
+    assert cli.wait(timeout=20) == 143
+    assert port_free(port)

@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -214,6 +215,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM (a CI timeout, `kill`) must unwind like Ctrl-C: `with Emulator()` stops the server
+    # and subprocess.run kills the running CDK CLI only when an exception passes through them.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = parser().parse_args(argv)
     try:
         return args.func(args)

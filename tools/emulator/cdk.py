@@ -72,9 +72,15 @@ def run_cdk(
     )
     run = CdkRun(cmd, proc.returncode, proc.stdout, time.monotonic() - start)
     if check and proc.returncode != 0:
+        hint = ""
+        if "bootstrap" in proc.stdout.lower() and args[0] != "bootstrap":
+            hint = (
+                f"\nhint: the emulator plays account {emulator.account_id} in {emulator.region}; if the app targets "
+                "another environment, start the emulator with that account/region (CLI: --account/--region)"
+            )
         raise CdkError(
             f"`cdk {' '.join(args)}` failed with exit code {proc.returncode} in {app_dir}:\n"
-            f"{_tail(proc.stdout)}\n--- emulator log ---\n{emulator.log_tail()}"
+            f"{_tail(proc.stdout)}{hint}\n--- emulator log ---\n{emulator.log_tail()}"
         )
     return run
 
