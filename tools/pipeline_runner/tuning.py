@@ -1,0 +1,270 @@
+"""Tuning steps: trials of the definition's training job, run locally with the definition's search space.
+
+Each trial is one process started by ``training/local_runner.py`` (script mode
+from the code channel's tarball, channels downloaded once from S3 and linked
+into every trial). Up to MaxParallelTrainingJobs run at once; a batch finishes
+before the next is proposed, so a seed gives the same trials on any machine.
+The objective is read from each trial's log with the definition's own
+MetricDefinitions regex, as SageMaker reads CloudWatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tools.pipeline_runner.base import StepOutcome, Workspace, job_name
+from tools.pipeline_runner.errors import PipelineError
+from tools.pipeline_runner.search import Search, dimensions
+from tools.pipeline_runner.storage import split_uri
+from tools.pipeline_runner.tarballs import extract, pack
+from training import local_runner
+
+TRAINING_DATA_ROOT = "/opt/ml/input/data/"
+JOB_DEFINITION = "Arguments.TrainingJobDefinition"
+TUNING_CONFIG = "Arguments.HyperParameterTuningJobConfig"
+
+
+@dataclass
+class Trial:
+    name: str
+    point: np.ndarray
+    hyperparameters: dict[str, str]
+    status: str = "InProgress"
+    objective: float | None = None
+    metrics: dict | None = None
+    failure: str | None = None
+    seconds: float = 0.0
+    model_uri: str | None = None
+
+
+def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
+    name = step["Name"]
+    config, job = args["HyperParameterTuningJobConfig"], args["TrainingJobDefinition"]
+    tuning_name = job_name(ws.execution_id, name, limit=32)
+    objective = config["HyperParameterTuningJobObjective"]
+    metric_regexes = _metric_regexes(name, job, objective["MetricName"])
+    limits = config["ResourceLimits"]
+    max_jobs, parallel = int(limits["MaxNumberOfTrainingJobs"]), int(limits["MaxParallelTrainingJobs"])
+    if not 1 <= parallel or not 1 <= max_jobs:
+        raise PipelineError("MaxNumberOfTrainingJobs and MaxParallelTrainingJobs must be >= 1", step=name,
+                            field=f"{TUNING_CONFIG}.ResourceLimits")
+    try:
+        dims = dimensions(config.get("ParameterRanges", {}))
+        search = Search(dims, config.get("Strategy", "Bayesian"), int(config.get("RandomSeed", ws.options.seed)),
+                        maximize=objective["Type"] == "Maximize", initial=parallel)
+    except ValueError as exc:
+        field = "Strategy" if "strategy" in str(exc) else "ParameterRanges"
+        raise PipelineError(str(exc), step=name, field=f"{TUNING_CONFIG}.{field}") from None
+
+    root = ws.work_dir / name
+    channels, content_types = _download_channels(name, job, ws, root / "channels")
+    static = {**job.get("StaticHyperParameters", {}), **ws.options.static_hyperparameters}
+    entry_point, source_dir = _script_mode(name, static, channels, ws, root)
+    output_path = job["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    timeout = job.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+
+    trials: list[Trial] = []
+    history: list[tuple[np.ndarray, float]] = []
+    while len(trials) < max_jobs:
+        batch = []
+        for point in search.propose(min(parallel, max_jobs - len(trials)), history):
+            tuned = search.hyperparameters(point)
+            digest = hashlib.sha256(repr(sorted(tuned.items())).encode()).hexdigest()[:8]
+            batch.append(Trial(f"{tuning_name}-{len(trials) + len(batch) + 1:03d}-{digest}", point, tuned))
+        ws.log(f"  {name}: trials {len(trials) + 1}-{len(trials) + len(batch)} of {max_jobs}"
+               f" ({len(batch)} in parallel)")
+        cpus = max(1, ws.options.cpus // len(batch))
+        with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+            futures = [pool.submit(_run_trial, trial, entry_point, source_dir, channels, content_types, static, root,
+                                   cpus, timeout) for trial in batch]
+            results = [future.result() for future in futures]
+        for trial, result in zip(batch, results, strict=True):
+            _finish_trial(name, trial, result, metric_regexes, objective["MetricName"], output_path, ws)
+            if trial.objective is not None:
+                history.append((trial.point, trial.objective))
+            ws.log(f"    {trial.name}: {trial.status} in {trial.seconds:.1f}s"
+                   + (f", {objective['MetricName']} = {trial.objective:.6f}" if trial.objective is not None
+                      else f": {trial.failure}"))
+        trials += batch
+
+    completed = [t for t in trials if t.status == "Completed"]
+    if not completed:
+        first = trials[0]
+        raise PipelineError(
+            f"all {len(trials)} training jobs failed; {first.name}: {first.failure}"
+            f" (channels given: {', '.join(channels)})",
+            step=name, field=JOB_DEFINITION,
+        )
+    completed.sort(key=lambda t: t.objective, reverse=objective["Type"] == "Maximize")
+    ordered = completed + [t for t in trials if t.status != "Completed"]
+    summaries = [_summary(t, objective, ws) for t in ordered]
+    properties = {
+        **args,
+        "HyperParameterTuningJobName": tuning_name,
+        "HyperParameterTuningJobArn": ws.arn("hyper-parameter-tuning-job", tuning_name),
+        "HyperParameterTuningJobStatus": "Completed",
+        "BestTrainingJob": summaries[0],
+        "TrainingJobSummaries": summaries,
+        "TrainingJobStatusCounters": {"Completed": len(completed), "Failed": len(trials) - len(completed)},
+    }
+    detail = {
+        "tuning_job": tuning_name,
+        "strategy": search.strategy,
+        "objective": objective,
+        "best": {"name": completed[0].name, "objective": completed[0].objective,
+                 "hyperparameters": completed[0].hyperparameters, "model_uri": completed[0].model_uri},
+        "trials": [{"name": t.name, "status": t.status, "objective": t.objective, "seconds": t.seconds,
+                    "hyperparameters": t.hyperparameters, "failure": t.failure} for t in trials],
+        "trial_seconds": sum(t.seconds for t in trials),
+        "instance_count": int(job["ResourceConfig"].get("InstanceCount", 1)),
+        "instance_type": job["ResourceConfig"].get("InstanceType"),
+        "spot": bool(job.get("EnableManagedSpotTraining")),
+    }
+    return StepOutcome(properties, {}, detail)
+
+
+def _metric_regexes(step: str, job: dict, objective: str) -> dict[str, tuple[int, re.Pattern]]:
+    definitions = job.get("AlgorithmSpecification", {}).get("MetricDefinitions", [])
+    compiled = {}
+    for index, entry in enumerate(definitions):
+        try:
+            compiled[entry["Name"]] = (index, re.compile(entry["Regex"]))
+        except re.error as exc:
+            field = f"{JOB_DEFINITION}.AlgorithmSpecification.MetricDefinitions[{index}].Regex"
+            raise PipelineError(f"regex does not compile: {exc}", step=step, field=field) from None
+    if objective not in compiled:
+        raise PipelineError(f"objective metric {objective!r} has no MetricDefinitions entry (defined:"
+                            f" {sorted(compiled)})", step=step,
+                            field=f"{TUNING_CONFIG}.HyperParameterTuningJobObjective.MetricName")
+    return compiled
+
+
+def _download_channels(step: str, job: dict, ws: Workspace, target: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    channels, content_types = {}, {}
+    for index, channel in enumerate(job.get("InputDataConfig", [])):
+        field = f"{JOB_DEFINITION}.InputDataConfig[{index}]"
+        source = channel.get("DataSource", {}).get("S3DataSource")
+        if source is None or source.get("S3DataType", "S3Prefix") != "S3Prefix":
+            raise PipelineError("only S3Prefix data sources are supported locally", step=step,
+                                field=f"{field}.DataSource")
+        if channel.get("InputMode", job["AlgorithmSpecification"].get("TrainingInputMode", "File")) == "Pipe":
+            raise PipelineError("Pipe mode is not supported locally (File and FastFile are)", step=step,
+                                field=f"{field}.InputMode")
+        if channel.get("CompressionType", "None") != "None":
+            raise PipelineError("compressed channels are not supported locally", step=step,
+                                field=f"{field}.CompressionType")
+        name = channel["ChannelName"]
+        local = target / name
+        try:
+            files = ws.storage.download_prefix(source["S3Uri"], local)
+        except ValueError as exc:
+            raise PipelineError(str(exc), step=step, field=f"{field}.DataSource.S3DataSource.S3Uri") from None
+        if not files:
+            raise PipelineError(f"no objects under {source['S3Uri']} for channel {name!r}", step=step,
+                                field=f"{field}.DataSource.S3DataSource.S3Uri")
+        channels[name] = local
+        if channel.get("ContentType"):
+            content_types[name] = channel["ContentType"]
+    return channels, content_types
+
+
+def _script_mode(step: str, static: dict, channels: dict[str, Path], ws: Workspace, root: Path) -> tuple[str, Path]:
+    """(entry point, unpacked source dir): what the training toolkit does with these two hyperparameters."""
+    field = f"{JOB_DEFINITION}.StaticHyperParameters"
+    program, submit = static.get("sagemaker_program"), static.get("sagemaker_submit_directory")
+    if not program or not submit:
+        raise PipelineError("the local runner runs script-mode training only: sagemaker_program and"
+                            " sagemaker_submit_directory are required", step=step, field=field)
+    if submit.startswith("s3://"):
+        tarball = root / "submit" / split_uri(submit)[1].rsplit("/", 1)[-1]
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+        ws.storage.get(*split_uri(submit), tarball)
+    elif submit.startswith(TRAINING_DATA_ROOT):
+        channel, _, rest = submit[len(TRAINING_DATA_ROOT):].partition("/")
+        if channel not in channels:
+            raise PipelineError(f"{submit!r} is inside channel {channel!r}, which the job does not have"
+                                f" ({sorted(channels)})", step=step, field=f"{field}.sagemaker_submit_directory")
+        tarball = channels[channel] / rest
+    else:
+        raise PipelineError(f"{submit!r} is neither an s3:// URI nor inside a channel", step=step,
+                            field=f"{field}.sagemaker_submit_directory")
+    source = root / "source"
+    if not source.exists():
+        extract(tarball, source, step=step, field=f"{field}.sagemaker_submit_directory")
+    if not (source / program).is_file():
+        raise PipelineError(f"{program!r} is not in the code tarball", step=step, field=f"{field}.sagemaker_program")
+    return program, source
+
+
+def _run_trial(trial: Trial, entry_point: str, source_dir: Path, channels: dict[str, Path],
+               content_types: dict[str, str], static: dict, root: Path, cpus: int,
+               timeout: float | None) -> local_runner.Result | None:
+    started = time.perf_counter()
+    try:
+        return local_runner.run_training(
+            entry_point, channels=channels, content_types=content_types,
+            hyperparameters={**static, **trial.hyperparameters}, source_dir=source_dir,
+            root=root / "trials" / trial.name, num_cpus=cpus, timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        trial.status, trial.failure = "Stopped", f"MaxRuntimeInSeconds ({timeout}) exceeded"
+        return None
+    finally:
+        trial.seconds = time.perf_counter() - started
+
+
+def _finish_trial(step: str, trial: Trial, result: local_runner.Result | None,
+                  regexes: dict[str, tuple[int, re.Pattern]], objective: str, output_path: str,
+                  ws: Workspace) -> None:
+    if result is None:
+        return
+    if result.returncode != 0:
+        trial.status = "Failed"
+        trial.failure = result.failure or result.last_stderr_line or f"exit {result.returncode}"
+        return
+    log = result.stdout + "\n" + result.stderr
+    trial.metrics = {}
+    for metric, (_, regex) in regexes.items():
+        found = regex.findall(log)
+        if found:
+            last = found[-1]
+            trial.metrics[metric] = float(last[0] if isinstance(last, tuple) else last)
+    if objective not in trial.metrics:
+        index, regex = regexes[objective]
+        raise PipelineError(
+            f"objective metric {objective!r}: regex {regex.pattern!r} matches nothing in the log of training"
+            f" job {trial.name} (last line: {result.stdout.strip().splitlines()[-1:] or ['']})",
+            step=step, field=f"{JOB_DEFINITION}.AlgorithmSpecification.MetricDefinitions[{index}].Regex",
+        )
+    trial.objective = trial.metrics[objective]
+    trial.status = "Completed"
+    job_output = f"{output_path}/{trial.name}/output"
+    trial.model_uri = ws.storage.upload_file(pack(result.model_dir, result.root / "model.tar.gz"),
+                                             f"{job_output}/model.tar.gz")
+    if any(result.output_data_dir.iterdir()):
+        ws.storage.upload_file(pack(result.output_data_dir, result.root / "output.tar.gz"),
+                               f"{job_output}/output.tar.gz")
+
+
+def _summary(trial: Trial, objective: dict, ws: Workspace) -> dict:
+    summary = {
+        "TrainingJobName": trial.name,
+        "TrainingJobArn": ws.arn("training-job", trial.name),
+        "TrainingJobStatus": trial.status,
+        "TunedHyperParameters": trial.hyperparameters,
+    }
+    if trial.objective is not None:
+        summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+            "Type": objective["Type"], "MetricName": objective["MetricName"], "Value": trial.objective}
+        summary["ObjectiveStatus"] = "Succeeded"
+    if trial.failure:
+        summary["FailureReason"] = trial.failure
+    return summary
