@@ -83,3 +83,18 @@ def test_busy_tracker_port_is_a_clear_user_error(tmp_path, breast_cancer, write_
     assert result.returncode != 0
     assert re.search(rf"tracker port {port} .* already in use.*set the hyperparameter tracker_port", result.failure)
     assert result.last_stderr_line == "FAILURE: " + result.failure
+
+
+def test_unreachable_tracker_fails_within_the_timeout_with_a_clear_error():
+    import time
+
+    from smxgb.distributed import wait_for_port
+    from smxgb.failure import UserError
+
+    # GIVEN no tracker listens on the port
+    port = free_port()
+    started = time.monotonic()
+    # WHEN a worker waits for it with a 1 s bound THEN it gives up on time, naming the address and the fix
+    with pytest.raises(UserError, match=rf"tracker at 127.0.0.1:{port} not reachable within 1 s.*tracker_port"):
+        wait_for_port("127.0.0.1", port, timeout=1)
+    assert time.monotonic() - started < 5

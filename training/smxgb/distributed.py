@@ -119,12 +119,24 @@ def collective(cluster: Cluster, port: int, timeout: int) -> Iterator[None]:
         "dmlc_retry": 3,
     }
     try:
-        with coll.CommunicatorContext(**args):
+        context = coll.CommunicatorContext(**args)
+        try:
+            context.__enter__()
+        except Exception as exc:  # XGBoostError carries a multi-line C++ trace; keep one line
+            reason = " ".join(str(exc).split())[:300]
+            raise UserError(
+                f"host {cluster.current_host} could not join the training cluster at {address}:{port} within "
+                f"{timeout} s ({reason}); check that every host started and tracker_port is reachable, or raise "
+                "tracker_timeout"
+            ) from exc
+        try:
             print(
                 f"distributed: {cluster.current_host} joined as rank {coll.get_rank()} of {coll.get_world_size()}",
                 flush=True,
             )
             yield
+        finally:
+            context.__exit__(None, None, None)
     finally:
         if tracker is not None:
             tracker.wait_for(timeout)
