@@ -21,7 +21,7 @@ STRATEGIES = ("Random", "Bayesian")
 _CANDIDATES = 256
 _LOCAL_CANDIDATES = 64
 _LENGTH_SCALE = 0.2
-_EXPLORATION = 1.0
+_EXPLORATION = 0.3
 
 
 @dataclass(frozen=True)
