@@ -131,3 +131,15 @@ def test_auto_mode_goes_external_when_data_exceeds_available_memory(tmp_path, sm
     assert choose_mode([channel], available_bytes=10**9) == MEMORY
     assert choose_mode([channel], available_bytes=100) == EXTERNAL
     assert choose_mode([channel], requested=EXTERNAL, available_bytes=10**9) == EXTERNAL
+
+
+def test_parquet_string_column_is_a_user_error(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from smxgb.data import read_channel_arrays
+    from smxgb.failure import UserError
+
+    pq.write_table(pa.table({"label": [0.0, 1.0], "colour": ["red", "blue"]}), tmp_path / "d.parquet")
+    with pytest.raises(UserError, match=r"d.parquet column 'colour' has non-numeric type string"):
+        read_channel_arrays(tmp_path / "d.parquet")

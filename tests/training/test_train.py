@@ -35,6 +35,7 @@ def test_binary_csv_reaches_high_auc_with_early_stopping_and_writes_reports(tmp_
     channels = {
         "train": write_csv(tmp_path / "train" / "part-0.csv", X_train, y_train),
         "validation": write_csv(tmp_path / "validation" / "part-0.csv", X_val, y_val),
+        "test": write_csv(tmp_path / "test" / "part-0.csv", X_val, y_val),
     }
     hps = {"num_round": 200, "objective": "binary:logistic", "eval_metric": "auc", "max_depth": 3, "eta": 0.2,
            "early_stopping_rounds": 10}
@@ -53,6 +54,8 @@ def test_binary_csv_reaches_high_auc_with_early_stopping_and_writes_reports(tmp_
     assert [int(r) for r, _ in rounds] == list(range(len(rounds)))
     assert "#train-" not in result.stdout and "\t" not in result.stdout
     assert max(float(v) for _, v in rounds) == pytest.approx(report["best_score"], abs=1e-6)
+    # AND the test channel is scored with the final (best) model
+    assert report["test"]["test:auc"] == pytest.approx(auc, abs=1e-6)
     # AND the side outputs exist
     importance = json.loads((result.output_data_dir / "feature_importance.json").read_text())
     assert importance["gain"] and (result.output_data_dir / "training_curve.png").stat().st_size > 1000

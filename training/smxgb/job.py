@@ -56,6 +56,25 @@ def tracker_port(hps: dict[str, Any]) -> int:
     return int(hps.get("tracker_port") or os.environ.get(TRACKER_PORT_ENV) or DEFAULT_TRACKER_PORT)
 
 
+def _score_test(booster, channel: chdata.Channel, built, nthread: int) -> dict[str, float]:
+    """The final model's metrics on the test channel (all-reduced over hosts when distributed)."""
+    import xgboost as xgb
+
+    from smxgb import matrices
+
+    loaded = chdata.load_channel(channel, built.n_features)
+    dtest = xgb.QuantileDMatrix(
+        matrices.BatchIter(matrices.memory_batches(loaded)), ref=built.train, nthread=nthread
+    )
+    # eval_set answers "[0]\ttest-auc:0.98\ttest-logloss:0.1"
+    scores = {}
+    for field in booster.eval_set([(dtest, TEST)]).split("\t")[1:]:
+        name, _, value = field.partition(":")
+        scores[name.replace("-", ":", 1)] = float(value)
+    print("test: " + ", ".join(f"{k}={v:.8g}" for k, v in scores.items()), flush=True)
+    return scores
+
+
 def run(argv: Sequence[str]) -> dict[str, Any]:
     started = time.perf_counter()
     hps = hyperparams.from_argv_and_env(argv, os.environ.get(env.SM_HPS))
@@ -80,6 +99,9 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         # at once instead of leaving the others waiting on the collective.
         loaded = chdata.load_channel(train_channel)
         loaded_valid = chdata.load_channel(valid_channel, loaded.n_features) if valid_channel else None
+    # The test channel is only scored once at the end, so it is read then, but
+    # checked now: a bad test file should not cost a whole training run.
+    test_channel = channels.get(TEST)
     read_seconds = time.perf_counter() - load_started
 
     from smxgb import matrices, outputs, trainer
@@ -121,9 +143,11 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             checkpoints_to_keep=hps["checkpoints_to_keep"],
             write_checkpoints=cluster.is_leader,
         )
+        test_metrics = _score_test(result.booster, test_channel, built, nthread) if test_channel else {}
     report = {
         "hyperparameters": hps,
         "final": outputs.final_metrics(result.history),
+        "test": test_metrics,
         "best_iteration": result.best_iteration,
         "best_score": result.best_score,
         "num_boosted_rounds": result.booster.num_boosted_rounds(),

@@ -51,7 +51,7 @@ class BatchIter(xgb.DataIter):
 MEMORY_BATCH_ROWS = 1 << 19
 
 
-def _memory_batches(loaded: chdata.InMemoryData) -> Callable[[], Iterator[Batch]]:
+def memory_batches(loaded: chdata.InMemoryData) -> Callable[[], Iterator[Batch]]:
     def batches() -> Iterator[Batch]:
         if not isinstance(loaded.features, pa.Table):
             yield loaded.features, loaded.label
@@ -135,13 +135,13 @@ def build_in_memory(
         sample = features.take(pa.array(rows)) if isinstance(features, pa.Table) else features[rows]
         ref = xgb.QuantileDMatrix(sample, max_bin=max_bin, nthread=nthread)
         notes.append(f"histogram cuts from {count} sampled rows of {loaded.n_rows}")
-    dtrain = xgb.QuantileDMatrix(BatchIter(_memory_batches(loaded)), max_bin=max_bin, nthread=nthread, ref=ref)
+    dtrain = xgb.QuantileDMatrix(BatchIter(memory_batches(loaded)), max_bin=max_bin, nthread=nthread, ref=ref)
     n_features = loaded.n_features
     dvalid, n_valid = None, 0
     if loaded_valid is not None:
         n_valid = loaded_valid.n_rows
         dvalid = xgb.QuantileDMatrix(
-            BatchIter(_memory_batches(loaded_valid)), max_bin=max_bin, nthread=nthread, ref=dtrain
+            BatchIter(memory_batches(loaded_valid)), max_bin=max_bin, nthread=nthread, ref=dtrain
         )
     return Matrices(dtrain, dvalid, n_features, dtrain.num_row(), n_valid, chdata.MEMORY, notes)
 

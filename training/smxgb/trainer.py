@@ -119,4 +119,7 @@ def train(
         booster = booster[: best_iteration + 1]
         booster.set_attr(best_iteration=str(best_iteration), best_score=str(best_score))
         print(f"early stopping: best round {best_iteration} score {best_score:.8g}", flush=True)
+    # Requests to the endpoint carry no column names; the Arrow ones (f0, f1, ...) must not be required.
+    booster.feature_names = None
+    booster.feature_types = None
     return TrainingResult(booster, history, resumed_from, done, elapsed, best_iteration, best_score)
