@@ -52,5 +52,8 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench
 
+demo: setup
+	$(BIN)/python -m tools.demo
+
 clean:
 	rm -rf cdk.out $(VENV) node_modules

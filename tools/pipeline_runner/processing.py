@@ -58,7 +58,9 @@ def run_processing_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
         "ProcessingJobStatus": "Completed",
         "ExitMessage": "",
     }
+    cluster = args.get("ProcessingResources", {}).get("ClusterConfig", {})
     detail = {"script": script, "inputs": downloaded, "outputs": uploaded, "job_seconds": seconds,
+              "instance_type": cluster.get("InstanceType"), "instance_count": int(cluster.get("InstanceCount", 1)),
               "stdout_tail": result.stdout.strip().splitlines()[-3:]}
     return StepOutcome(properties, property_files, detail)
 

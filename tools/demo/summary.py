@@ -1,0 +1,56 @@
+"""The demo's closing report: steps, best trial, artifacts, predictions, cost, timings."""
+
+from __future__ import annotations
+
+from tools.demo.cost import PRICE_SOURCE, SPOT_DISCOUNT, JobCost
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def render(execution, *, predictions: list[tuple[int, float]], registered: dict, costs: list[JobCost],
+           timings: list[tuple[str, float, str]]) -> str:
+    out = [f"Pipeline {execution.pipeline_name}, execution {execution.execution_id}: {execution.status}"
+           f" in {execution.seconds:.1f}s", "", "Steps"]
+    out.append(_table([["step", "type", "status", "seconds"]] + [
+        [s.name, s.type, s.status, f"{s.seconds:.1f}" if s.status != "NotExecuted" else "-"]
+        for s in execution.steps]))
+    tune = next((s for s in execution.steps if s.type == "Tuning" and s.status == "Succeeded"), None)
+    if tune:
+        best, objective = tune.detail["best"], tune.detail["objective"]
+        out += ["", f"Tuning ({tune.detail['strategy']}, {len(tune.detail['trials'])} trials): best"
+                f" {best['name']}, {objective['MetricName']} = {best['objective']:.6f} ({objective['Type']})"]
+        out += [f"  {k} = {v}" for k, v in sorted(best["hyperparameters"].items())]
+    check = next((s for s in execution.steps if s.type == "Condition" and s.status == "Succeeded"), None)
+    if check:
+        for condition in check.detail["conditions"]:
+            out.append(f"Gate: {condition['LeftValue']} {condition['Type']} {condition['RightValue']}"
+                       f" -> {check.detail['outcome']}")
+    out += ["", "Artifacts"]
+    for record in execution.steps:
+        if record.type == "Processing" and record.status == "Succeeded":
+            out += [f"  {record.name}/{name}: {o['uri']}" for name, o in record.detail["outputs"].items()]
+    if tune:
+        out.append(f"  best model: {tune.detail['best']['model_uri']}")
+    if registered:
+        out += [f"  model package: {registered['model_package_arn']} (version {registered['version']},"
+                f" {registered['approval']})", f"  registered metrics: {registered['metrics_uri']}"]
+    if predictions:
+        out += ["", "Sample predictions (registered model, training/inference.py handlers)"]
+        out.append(_table([["label", "P(label=1)"]] + [[str(label), f"{p:.4f}"] for label, p in predictions]))
+    if costs:
+        total = sum(c.usd for c in costs)
+        out += ["", f"Estimated AWS cost of this run: ${total:.4f} ({PRICE_SOURCE}; spot -{SPOT_DISCOUNT:.0%})"]
+        out.append(_table([["step", "instance", "jobs", "billed s", "spot", "USD"]] + [
+            [c.step, f"{c.instances} x {c.instance_type}", str(c.jobs), f"{c.billed_seconds:.0f}",
+             "yes" if c.spot else "no", f"{c.usd:.4f}"] for c in costs]))
+    out += ["", render_timings(timings)]
+    return "\n".join(out)
+
+
+def render_timings(timings: list[tuple[str, float, str]]) -> str:
+    if not timings:
+        return "Phases: none ran"
+    return "Phases\n" + _table([["phase", "seconds", "status"]] + [[n, f"{s:.1f}", st] for n, s, st in timings])
