@@ -273,3 +273,25 @@ def test_notebook_instance_keeps_its_names_and_security_settings(emulator):
     assert notebook["RootAccess"] == "Disabled"
     assert notebook["VolumeSizeInGB"] == 20
     assert unemulated_resources("notebook", emulator=emulator) == []
+
+
+def test_failed_stack_delete_keeps_the_stack_for_a_retry(emulator):
+    template = {
+        "Resources": {"Scratch": {"Type": "AWS::S3::Bucket", "Properties": {}}, "Key": key()},
+        "Outputs": {"Scratch": {"Value": {"Ref": "Scratch"}}},
+    }
+    deploy_template(emulator, "undeletable", template)
+    s3, cfn = emulator.client("s3"), emulator.client("cloudformation")
+    name = outputs(emulator, "undeletable")["Scratch"]
+    s3.put_object(Bucket=name, Key="left-behind", Body=b"x")
+
+    cfn.delete_stack(StackName="undeletable")
+    stack = cfn.describe_stacks(StackName="undeletable")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    reason = cfn.describe_stack_events(StackName="undeletable")["StackEvents"][0]["ResourceStatusReason"]
+    assert reason.startswith("BucketNotEmpty: The bucket you tried to delete is not empty"), reason
+
+    s3.delete_object(Bucket=name, Key="left-behind")
+    cfn.delete_stack(StackName="undeletable")
+    assert "undeletable" not in {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
+    assert name not in {b["Name"] for b in s3.list_buckets()["Buckets"]}

@@ -145,6 +145,29 @@ def change_set_outputs_and_exports() -> None:
     _wrap(CloudFormationBackend, "execute_change_set", execute)
 
 
+def failed_stack_delete_keeps_the_stack() -> None:
+    """moto 5.2.5: DeleteStack removes the stack from the stack list before deleting its
+    resources; when one cannot be deleted (a non-empty bucket, a VPC with dependents) the API
+    call fails, the stack is gone and its remaining resources are orphaned, so `cdk destroy`
+    cannot be retried. Keep the stack in DELETE_FAILED with the reason, as CloudFormation does.
+    """
+    from moto.cloudformation.models import CloudFormationBackend
+
+    def delete(original: Callable[..., Any], self: Any, name_or_stack_id: str) -> None:
+        stack = self.stacks.get(name_or_stack_id)
+        try:
+            original(self, name_or_stack_id)
+        except Exception as exc:
+            if stack is None:  # deleted by name: the inner call by stack id already handled it
+                raise
+            self.stacks[stack.stack_id] = stack
+            stack.status = "DELETE_FAILED"
+            reason = str(exc) if str(exc).startswith(type(exc).__name__) else f"{type(exc).__name__}: {exc}"
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+
+    _wrap(CloudFormationBackend, "delete_stack", delete)
+
+
 def change_set_not_found() -> None:
     """moto 5.2.5: DescribeChangeSet of an unknown change set raises a ValidationError ("Stack
     with id ... does not exist") and DeleteChangeSet an UnboundLocalError (HTTP 500).
@@ -450,6 +473,26 @@ def s3_bucket_settings_from_template() -> None:
     _wrap(FakeBucket, "create_from_cloudformation_json", create)
 
 
+def s3_bucket_delete_refuses_when_not_empty() -> None:
+    """moto 5.2.5: deleting a stack's AWS::S3::Bucket that still holds objects silently keeps the
+    bucket (moto's delete_bucket returns None) and reports DELETE_COMPLETE, so an orphaned bucket
+    looks like a retained one. CloudFormation fails with BucketNotEmpty; do the same.
+    """
+    from moto.s3.exceptions import BucketNotEmpty
+    from moto.s3.models import FakeBucket, s3_backends
+    from moto.utilities.utils import get_partition
+
+    def delete(
+        original: Callable[..., Any], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        bucket = s3_backends[account_id][get_partition(region_name)].buckets.get(resource_name)
+        if bucket is not None and bucket.keys:
+            raise BucketNotEmpty(resource_name)
+        return original(resource_name, cloudformation_json, account_id, region_name)
+
+    _wrap(FakeBucket, "delete_from_cloudformation_json", delete)
+
+
 S3_BUCKET_PROPERTIES_APPLIED = ("VersioningConfiguration", "PublicAccessBlockConfiguration", "LifecycleConfiguration")
 
 
@@ -706,6 +749,7 @@ PATCHES: list[Callable[[], None]] = [
     change_set_outputs_and_exports,
     fail_change_set_execution_loudly,
     change_set_not_found,
+    failed_stack_delete_keeps_the_stack,
     ssm_parameter_previous_value,
     use_previous_value_of_defaulted_parameter,
     track_property_reads,
@@ -714,6 +758,7 @@ PATCHES: list[Callable[[], None]] = [
     kms_key_policy_from_template,
     s3_bucket_update_without_bucket_name,
     s3_bucket_settings_from_template,
+    s3_bucket_delete_refuses_when_not_empty,
     sagemaker_names_from_template,
     notebook_instance_settings_from_template,
 ]
