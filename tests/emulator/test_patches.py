@@ -295,3 +295,10 @@ def test_failed_stack_delete_keeps_the_stack_for_a_retry(emulator):
     cfn.delete_stack(StackName="undeletable")
     assert "undeletable" not in {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
     assert name not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+
+def test_report_finds_the_emulator_from_the_environment(emulator, monkeypatch):
+    deploy_template(emulator, "from-env", {"Resources": {"P": {"Type": "AWS::SageMaker::Pipeline", "Properties": {}}}})
+    for key, value in emulator.env(base={}).items():
+        monkeypatch.setenv(key, value)
+    assert [gap[:2] for gap in unemulated_resources("from-env")] == [("P", "AWS::SageMaker::Pipeline")]

@@ -114,9 +114,10 @@ def deploy(
     if method:
         args += ["--method", method]
     # The app dir's own cdk.out may be in use by other synths; the emulator's workdir is private.
-    args += ["--output", str(output_dir or emulator.workdir / "cdk.out")]
+    assembly = Path(output_dir or emulator.workdir / "cdk.out")
+    args += ["--output", str(assembly)]
     run = run_cdk(emulator, args, app_dir=app_dir, context=context)
-    names = stacks or deployed_stack_names(emulator)
+    names = stacks or assembly_stack_names(assembly)
     result = DeployResult(stacks=names, runs=[run])
     if report:
         from tools.emulator.report import unemulated_resources
@@ -140,12 +141,13 @@ def destroy(
     return run_cdk(emulator, args, app_dir=app_dir, context=context)
 
 
-def deployed_stack_names(emulator: Emulator) -> list[str]:
-    cfn = emulator.client("cloudformation")
+def assembly_stack_names(assembly: Path) -> list[str]:
+    """The CloudFormation stack names of a synthesized cloud assembly, in manifest order."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
     return [
-        s["StackName"]
-        for s in cfn.describe_stacks()["Stacks"]
-        if s["StackName"] != "CDKToolkit" and not s["StackStatus"].startswith("DELETE")
+        artifact.get("properties", {}).get("stackName", artifact_id)
+        for artifact_id, artifact in manifest.get("artifacts", {}).items()
+        if artifact.get("type") == "aws:cloudformation:stack"
     ]
 
 

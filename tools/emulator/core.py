@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,19 @@ class Emulator:
         emu.port = port
         emu._workdir = Path(workdir) if workdir else None
         return emu
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Emulator:
+        """The emulator that AWS_ENDPOINT_URL (as set by env()) points at."""
+        environ = dict(os.environ if environ is None else environ)
+        url = urllib.parse.urlsplit(environ.get("AWS_ENDPOINT_URL", ""))
+        if url.hostname not in ("127.0.0.1", "localhost") or url.port is None:
+            raise EmulatorError(
+                "AWS_ENDPOINT_URL does not point at a local emulator; run inside `python -m tools.emulator run --`"
+                " or pass an Emulator"
+            )
+        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        return cls.attach(url.port, environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT), region)
 
     @property
     def running(self) -> bool:

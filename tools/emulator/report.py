@@ -15,10 +15,16 @@ NOTHING_TO_BUILD = {"AWS::CDK::Metadata"}
 Unemulated = tuple[str, str, str]
 
 
-def unemulated_resources(stack_name: str, *, emulator: Emulator) -> list[Unemulated]:
+def unemulated_resources(stack_name: str, *, emulator: Emulator | None = None) -> list[Unemulated]:
     """(logical_id, type, reason) for every template resource moto skipped, did not build,
     built without some of its properties, or did not update; empty when all were emulated.
+
+    Without `emulator`, asks the one this process's environment points at (AWS_ENDPOINT_URL, as
+    set by `python -m tools.emulator run` or `Emulator.env()`).
     """
+    from tools.emulator.core import Emulator
+
+    emulator = emulator or Emulator.from_environment()
     rows = emulator.introspect(f"stacks/{stack_name}")["resources"]
     return [item for row in rows for item in _gaps(row)]
 
