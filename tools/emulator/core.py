@@ -58,7 +58,10 @@ class Emulator:
         self._owned = owned
         self._proc: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
+        self._owns_workdir = True
         self._log_path = Path(log_path) if log_path else None
+        if not owned and not ttl:
+            raise EmulatorError("an emulator that may outlive this process needs a ttl, so it cannot run forever")
 
     @property
     def workdir(self) -> Path:
@@ -76,7 +79,7 @@ class Emulator:
     def start(self) -> Emulator:
         if self._proc is not None:
             raise EmulatorError("emulator already started")
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it after Popen
+        log = open(self.log_path, "ab")  # closed below: the child keeps its own descriptor
         cmd = [sys.executable, "-m", "tools.emulator.server", "--host", "127.0.0.1", "--port", "0"]
         if self._owned:
             cmd += ["--parent-pid", str(os.getpid())]
@@ -119,9 +122,9 @@ class Emulator:
             if proc.stdout is not None:
                 proc.stdout.close()
         atexit.unregister(self.stop)
-        if self._workdir is not None:
+        if self._workdir is not None and self._owns_workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        self._workdir = None
 
     def detach(self) -> None:
         """Leave the server running after this process exits (the CLI's `start`); it still
@@ -145,9 +148,10 @@ class Emulator:
     ) -> Emulator:
         """An Emulator object for a server started elsewhere (`python -m tools.emulator start`),
         sharing its workdir (CDK_HOME); the CLI's `stop` ends that server and removes the workdir."""
-        emu = cls(account_id, region, owned=False)
+        emu = cls(account_id, region)
         emu.port = port
-        emu._workdir = Path(workdir) if workdir else None
+        if workdir:
+            emu._workdir, emu._owns_workdir = Path(workdir), False
         return emu
 
     @classmethod

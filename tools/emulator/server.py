@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
 
     print(f"{READY_PREFIX}{port}", flush=True)
+    # Nobody reads our stdout after READY: a chatty library could fill the pipe and block us.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
         server.serve_forever()
     finally:
