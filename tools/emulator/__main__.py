@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.emulator import cdk
-from tools.emulator.core import DEFAULT_ACCOUNT, DEFAULT_REGION, Emulator, EmulatorError, _terminate_group
+from tools.emulator.core import DEFAULT_ACCOUNT, DEFAULT_REGION, Emulator, EmulatorError, terminate_process_group
 from tools.emulator.report import format_report
 
 DEFAULT_TTL_S = 3600.0
@@ -99,7 +99,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
     if state is None:
         print("not running")
         return 0
-    _terminate_group(state["pid"])
+    terminate_process_group(state["pid"])
     shutil.rmtree(state["workdir"], ignore_errors=True)
     path.unlink(missing_ok=True)
     print(f"stopped pid {state['pid']}")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tools.emulator.core import terminate_process_group
+
 if TYPE_CHECKING:
     from tools.emulator.core import Emulator
 
@@ -60,27 +62,36 @@ def run_cdk(
     for key, value in (context or {}).items():
         cmd += ["--context", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
     start = time.monotonic()
-    proc = subprocess.run(
+    # Its own process group: on a timeout or an interrupt the CLI's children (the app's synth)
+    # must go too, and killing only the node process would orphan them.
+    proc = subprocess.Popen(
         cmd,
         cwd=app_dir or Path.cwd(),
         env=emulator.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
     )
-    run = CdkRun(cmd, proc.returncode, proc.stdout, time.monotonic() - start)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        terminate_process_group(proc.pid, proc)
+        raise CdkError(f"`cdk {' '.join(args)}` did not finish within {timeout:.0f}s in {app_dir}") from None
+    except BaseException:
+        terminate_process_group(proc.pid, proc)
+        raise
+    run = CdkRun(cmd, proc.returncode, output, time.monotonic() - start)
     if check and proc.returncode != 0:
         hint = ""
-        if "bootstrap" in proc.stdout.lower() and args[0] != "bootstrap":
+        if "bootstrap" in output.lower() and args[0] != "bootstrap":
             hint = (
                 f"\nhint: the emulator plays account {emulator.account_id} in {emulator.region}; if the app targets "
                 "another environment, start the emulator with that account/region (CLI: --account/--region)"
             )
         raise CdkError(
             f"`cdk {' '.join(args)}` failed with exit code {proc.returncode} in {app_dir}:\n"
-            f"{_tail(proc.stdout)}{hint}\n--- emulator log ---\n{emulator.log_tail()}"
+            f"{_tail(output)}{hint}\n--- emulator log ---\n{emulator.log_tail()}"
         )
     return run
 

@@ -118,7 +118,7 @@ class Emulator:
         """Stop the server and its process group; safe to call twice and from atexit."""
         proc, self._proc = self._proc, None
         if proc is not None:
-            _terminate_group(proc.pid, proc)
+            terminate_process_group(proc.pid, proc)
             if proc.stdout is not None:
                 proc.stdout.close()
         atexit.unregister(self.stop)
@@ -271,32 +271,44 @@ def _scrubbed(environ: os._Environ[str] | dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if not (k.startswith(_SCRUBBED_PREFIXES) or k in _SCRUBBED_NAMES)}
 
 
-def _terminate_group(pid: int, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
-    for sig, grace in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, STOP_TIMEOUT_S)):
+def terminate_process_group(pgid: int, proc: subprocess.Popen[Any] | None = None) -> None:
+    """SIGTERM a process group, SIGKILL whatever is left after a grace period, reap the leader."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.killpg(pid, sig)
+            os.killpg(pgid, sig)
         except ProcessLookupError:
             break
-        if proc is not None:
-            try:
-                proc.wait(timeout=grace)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        else:
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and _group_alive(pid):
-                time.sleep(0.05)
-            if not _group_alive(pid):
-                break
+        if _wait_group_gone(pgid, proc, STOP_TIMEOUT_S):
+            break
     if proc is not None and proc.poll() is None:
         proc.wait(timeout=STOP_TIMEOUT_S)
 
 
+def _wait_group_gone(pgid: int, proc: subprocess.Popen[Any] | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None:
+            proc.poll()  # reaps the leader, which would otherwise stay in the group as a zombie
+        if not _group_alive(pgid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Any live (non-zombie) process in the group; zombies need a reaper, not a signal."""
+    proc_root = Path("/proc")
+    if not proc_root.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc_root.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
