@@ -16,6 +16,7 @@ from tests.conftest import REPO_ROOT
 from tests.pipeline_runner.conftest import CONFIG, write_breast_cancer
 from tools.emulator import Emulator
 from tools.pipeline_runner import PipelineFailed, RunOptions, S3Storage, load_pipeline, run_pipeline
+from tools.pipeline_runner.search import Search, dimensions
 from tools.pipeline_runner.serving import predict_csv
 from tools.pipeline_runner.storage import split_uri
 
@@ -137,3 +138,27 @@ def test_a_model_below_the_threshold_fails_the_run_and_is_not_registered(platfor
     assert str(error.value).endswith("is below the threshold 1.01")
     assert error.value.execution.step("RegisterModel").status == "NotExecuted"
     assert len(sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]) == before
+
+
+def test_random_strategy_follows_its_seed_and_trials_can_span_two_instances(platform) -> None:
+    options = RunOptions(parameters={"TuningStrategy": "Random", "MaxTrainingJobs": 2, "MaxParallelTrainingJobs": 1,
+                                     "TrainingInstanceCount": 2},
+                         static_hyperparameters={"num_round": "10"}, seed=5)
+
+    execution = run(platform, options, "random")
+
+    tune = execution.step("Tune").detail
+    ranges = execution_ranges(platform)
+    search = Search(dimensions(ranges), "Random", 5, maximize=True)
+    expected = [search.hyperparameters(p) for p in search.propose(2, [])]
+    assert tune["strategy"] == "Random" and tune["instance_count"] == 2
+    assert [t["hyperparameters"] for t in tune["trials"]] == expected
+    assert all(t["status"] == "Completed" for t in tune["trials"])
+
+
+def execution_ranges(platform) -> dict:
+    emu, scratch = platform
+    loaded = load_pipeline(scratch / "assembly" / f"{CONFIG.stack_name('pipeline')}.template.json",
+                           cloudformation=emu.client("cloudformation"))
+    tune = next(s for s in loaded.definition["Steps"] if s["Type"] == "Tuning")
+    return tune["Arguments"]["HyperParameterTuningJobConfig"]["ParameterRanges"]

@@ -18,6 +18,11 @@ def run_processing_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
     name = step["Name"]
     root = ws.work_dir / name
     root.mkdir(parents=True, exist_ok=True)
+    count = int(args.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount", 1))
+    if count != 1:
+        # Several processing instances each run the script on their shard; these scripts are written for one.
+        raise PipelineError(f"InstanceCount {count}: only one processing instance is supported locally", step=name,
+                            field="Arguments.ProcessingResources.ClusterConfig.InstanceCount")
     downloaded = _download_inputs(name, args, ws, root)
     outputs = args.get("ProcessingOutputConfig", {}).get("Outputs", [])
     local_outputs = []

@@ -65,7 +65,9 @@ def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
         raise PipelineError(str(exc), step=name, field=f"{TUNING_CONFIG}.{field}") from None
 
     root = ws.work_dir / name
-    channels, content_types = _download_channels(name, job, ws, root / "channels")
+    channels, content_types, sharded = _download_channels(name, job, ws, root / "channels")
+    hosts = int(job["ResourceConfig"].get("InstanceCount", 1))
+    layout = host_channels(channels, sharded, hosts, root)
     static = {**job.get("StaticHyperParameters", {}), **ws.options.static_hyperparameters}
     entry_point, source_dir = _script_mode(name, static, channels, ws, root)
     output_path = job["OutputDataConfig"]["S3OutputPath"].rstrip("/")
@@ -81,9 +83,9 @@ def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
             batch.append(Trial(f"{tuning_name}-{len(trials) + len(batch) + 1:03d}-{digest}", point, tuned))
         ws.log(f"  {name}: trials {len(trials) + 1}-{len(trials) + len(batch)} of {max_jobs}"
                f" ({len(batch)} in parallel)")
-        cpus = max(1, ws.options.cpus // len(batch))
+        cpus = max(1, ws.options.cpus // (len(batch) * hosts))
         with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-            futures = [pool.submit(_run_trial, trial, entry_point, source_dir, channels, content_types, static, root,
+            futures = [pool.submit(_run_trial, trial, entry_point, source_dir, layout, content_types, static, root,
                                    cpus, timeout) for trial in batch]
             results = [future.result() for future in futures]
         for trial, result in zip(batch, results, strict=True):
@@ -100,7 +102,7 @@ def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
         first = trials[0]
         raise PipelineError(
             f"all {len(trials)} training jobs failed; {first.name}: {first.failure}"
-            f" (channels given: {', '.join(channels)})",
+            f" (channels given: {', '.join(channels)}; {hosts} instance(s) per job)",
             step=name, field=JOB_DEFINITION,
         )
     completed.sort(key=lambda t: t.objective, reverse=objective["Type"] == "Maximize")
@@ -147,8 +149,9 @@ def _metric_regexes(step: str, job: dict, objective: str) -> dict[str, tuple[int
     return compiled
 
 
-def _download_channels(step: str, job: dict, ws: Workspace, target: Path) -> tuple[dict[str, Path], dict[str, str]]:
-    channels, content_types = {}, {}
+def _download_channels(step: str, job: dict, ws: Workspace, target: Path) -> tuple[dict[str, Path], dict[str, str],
+                                                                                  set[str]]:
+    channels, content_types, sharded = {}, {}, set()
     for index, channel in enumerate(job.get("InputDataConfig", [])):
         field = f"{JOB_DEFINITION}.InputDataConfig[{index}]"
         source = channel.get("DataSource", {}).get("S3DataSource")
@@ -171,9 +174,35 @@ def _download_channels(step: str, job: dict, ws: Workspace, target: Path) -> tup
             raise PipelineError(f"no objects under {source['S3Uri']} for channel {name!r}", step=step,
                                 field=f"{field}.DataSource.S3DataSource.S3Uri")
         channels[name] = local
+        if source.get("S3DataDistributionType") == "ShardedByS3Key":
+            sharded.add(name)
         if channel.get("ContentType"):
             content_types[name] = channel["ContentType"]
-    return channels, content_types
+    return channels, content_types, sharded
+
+
+def host_channels(channels: dict[str, Path], sharded: set[str], hosts: int, root: Path) -> dict[str, dict[str, Path]]:
+    """Each host's channels: all files (FullyReplicated) or every hosts-th file by key (ShardedByS3Key)."""
+    if hosts == 1:
+        return {"algo-1": channels}
+    layout: dict[str, dict[str, Path]] = {}
+    for index in range(hosts):
+        host = f"algo-{index + 1}"
+        layout[host] = {}
+        for name, directory in channels.items():
+            if name not in sharded:
+                layout[host][name] = directory
+                continue
+            shard = root / "shards" / host / name
+            files = sorted(p for p in directory.rglob("*") if p.is_file())
+            for path in files[index::hosts]:
+                target = shard / path.relative_to(directory)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not target.exists():
+                    target.symlink_to(path)
+            shard.mkdir(parents=True, exist_ok=True)
+            layout[host][name] = shard
+    return layout
 
 
 def _script_mode(step: str, static: dict, channels: dict[str, Path], ws: Workspace, root: Path) -> tuple[str, Path]:
@@ -204,16 +233,21 @@ def _script_mode(step: str, static: dict, channels: dict[str, Path], ws: Workspa
     return program, source
 
 
-def _run_trial(trial: Trial, entry_point: str, source_dir: Path, channels: dict[str, Path],
+def _run_trial(trial: Trial, entry_point: str, source_dir: Path, layout: dict[str, dict[str, Path]],
                content_types: dict[str, str], static: dict, root: Path, cpus: int,
                timeout: float | None) -> local_runner.Result | None:
+    """One training job: one process per instance; the leader's (algo-1) result stands for the job."""
     started = time.perf_counter()
+    common = dict(content_types=content_types, hyperparameters={**static, **trial.hyperparameters},
+                  source_dir=source_dir, num_cpus=cpus, timeout=timeout)
     try:
-        return local_runner.run_training(
-            entry_point, channels=channels, content_types=content_types,
-            hyperparameters={**static, **trial.hyperparameters}, source_dir=source_dir,
-            root=root / "trials" / trial.name, num_cpus=cpus, timeout=timeout,
-        )
+        if len(layout) == 1:
+            return local_runner.run_training(entry_point, channels=layout["algo-1"],
+                                             root=root / "trials" / trial.name, **common)
+        results = local_runner.run_cluster(entry_point, host_channels=layout, root=root / "trials" / trial.name,
+                                           **common)
+        failed = next((r for r in results if r.returncode != 0), None)
+        return failed or results[0]
     except subprocess.TimeoutExpired:
         trial.status, trial.failure = "Stopped", f"MaxRuntimeInSeconds ({timeout}) exceeded"
         return None
