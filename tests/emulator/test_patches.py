@@ -302,3 +302,25 @@ def test_report_finds_the_emulator_from_the_environment(emulator, monkeypatch):
     for key, value in emulator.env(base={}).items():
         monkeypatch.setenv(key, value)
     assert [gap[:2] for gap in unemulated_resources("from-env")] == [("P", "AWS::SageMaker::Pipeline")]
+
+
+def test_wrap_keeps_the_kind_of_method():
+    from tools.emulator.patches import _wrap
+
+    class Target:
+        def plain(self, x):
+            return ("plain", x)
+
+        @classmethod
+        def klass(cls, x):
+            return (cls.__name__, x)
+
+        @staticmethod
+        def static(x):
+            return ("static", x)
+
+    for name in ("plain", "klass", "static"):
+        _wrap(Target, name, lambda original, *args: ("wrapped", original(*args)))
+    assert Target().plain(1) == ("wrapped", ("plain", 1))
+    assert Target.klass(2) == ("wrapped", ("Target", 2))
+    assert Target().static(3) == ("wrapped", ("static", 3))

@@ -50,14 +50,14 @@ def _wrap(owner: Any, name: str, wrapper: Callable[..., Any]) -> None:
             return wrapper(functools.partial(original, cls), *args, **kwargs)
 
         setattr(owner, name, classmethod(cls_patched))
-    else:
-        original = raw
+        return
+    original = raw.__func__ if isinstance(raw, staticmethod) else raw
 
-        @functools.wraps(original)
-        def patched(*args: Any, **kwargs: Any) -> Any:
-            return wrapper(original, *args, **kwargs)
+    @functools.wraps(original)
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        return wrapper(original, *args, **kwargs)
 
-        setattr(owner, name, patched)
+    setattr(owner, name, staticmethod(patched) if isinstance(raw, staticmethod) else patched)
 
 
 def _find_change_set(backend: Any, name: str, stack_name: str | None = None) -> Any:
