@@ -324,3 +324,19 @@ def test_wrap_keeps_the_kind_of_method():
     assert Target().plain(1) == ("wrapped", ("plain", 1))
     assert Target.klass(2) == ("wrapped", ("Target", 2))
     assert Target().static(3) == ("wrapped", ("static", 3))
+
+
+def test_retained_resources_survive_removal_from_the_template(emulator):
+    template = {
+        "Resources": {
+            "Data": bucket(),
+            "Staging": {"Type": "AWS::S3::Bucket", "Properties": {}, "DeletionPolicy": "RetainExceptOnCreate"},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        },
+        "Outputs": {"Data": {"Value": {"Ref": "Data"}}, "Staging": {"Value": {"Ref": "Staging"}}},
+    }
+    deploy_template(emulator, "refactor", template)
+    out = outputs(emulator, "refactor")
+    deploy_template(emulator, "refactor", {"Resources": {"Topic": template["Resources"]["Topic"]}}, update=True)
+    buckets = {b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]}
+    assert {out["Data"], out["Staging"]} <= buckets

@@ -168,6 +168,25 @@ def failed_stack_delete_keeps_the_stack() -> None:
     _wrap(CloudFormationBackend, "delete_stack", delete)
 
 
+RETAINING_POLICIES = ("Retain", "RetainExceptOnCreate")
+
+
+def deletion_policy_retain_everywhere() -> None:
+    """moto 5.2.5 honours DeletionPolicy only on stack deletion and only the exact value
+    "Retain": a retained resource dropped from the template by an update is deleted, and
+    "RetainExceptOnCreate" is ignored. CloudFormation keeps both; a data bucket must survive
+    a refactoring that removes it from the stack.
+    """
+    from moto.cloudformation.parsing import ResourceMap
+
+    def delete_resource(original: Callable[..., Any], self: Any, parsed_resource: Any, resource_json: Any) -> Any:
+        if resource_json.get("DeletionPolicy") in RETAINING_POLICIES:
+            return None
+        return original(self, parsed_resource, resource_json)
+
+    _wrap(ResourceMap, "_delete_resource", delete_resource)
+
+
 def change_set_not_found() -> None:
     """moto 5.2.5: DescribeChangeSet of an unknown change set raises a ValidationError ("Stack
     with id ... does not exist") and DeleteChangeSet an UnboundLocalError (HTTP 500).
@@ -750,6 +769,7 @@ PATCHES: list[Callable[[], None]] = [
     fail_change_set_execution_loudly,
     change_set_not_found,
     failed_stack_delete_keeps_the_stack,
+    deletion_policy_retain_everywhere,
     ssm_parameter_previous_value,
     use_previous_value_of_defaulted_parameter,
     track_property_reads,
