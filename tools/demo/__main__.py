@@ -55,8 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             with phases.phase("synth with every check"):
                 if synth_report.main([]) != 0:
                     raise DemoError("synth with every check: the synth or a cdk-nag pack failed (see above)")
+        emu = Emulator(account_id=CONFIG.account, region=CONFIG.region)
         with tempfile.TemporaryDirectory(prefix="demo-") as scratch:
-            with Emulator(account_id=CONFIG.account, region=CONFIG.region) as emu:
+            try:
+                with phases.phase("start the emulator"):
+                    emu.start()
+                    phases.log(f"moto on {emu.endpoint_url}")
                 failure = None
                 try:
                     _run(emu, Path(scratch), args, phases, state)
@@ -69,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
                     failure = DemoError(f"{failure}; then {exc}") if failure else exc
                 if failure:
                     raise failure
+            finally:
+                emu.stop()
     except DemoError as exc:
         _print_summary(phases, state)
         print(f"\nerror: {exc}", file=sys.stderr)
@@ -106,9 +112,9 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
             state["execution"] = exc.execution
             raise DemoError(f"pipeline: {exc}") from None
     execution = state["execution"]
-    register = next(s for s in execution.steps if s.type == "RegisterModel")
-    state["registered"] = register.detail
     with phases.phase("approve and serve the registered model"):
+        register = next(s for s in execution.steps if s.type == "RegisterModel" and s.status == "Succeeded")
+        state["registered"] = register.detail
         arn = register.detail["model_package_arn"]
         sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
         register.detail["approval"] = sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
@@ -125,18 +131,22 @@ def _teardown(emu: Emulator, phases: Phases, state: dict) -> None:
     """Destroy whatever was deployed and prove the data buckets outlive it; runs even after a failure."""
     if "assembly" not in state:
         return
+    s3 = emu.client("s3")
+    before = {purpose: _keys(s3, CONFIG.bucket_name(purpose)) for purpose in DATA_BUCKETS}
     with phases.phase("destroy every stack"):
         emu.destroy(REPO_ROOT, app=str(state["assembly"]))
     with phases.phase("check the data buckets survived destroy"):
-        s3 = emu.client("s3")
-        for purpose in DATA_BUCKETS:
-            s3.head_bucket(Bucket=CONFIG.bucket_name(purpose))
-        raw = s3.list_objects_v2(Bucket=CONFIG.bucket_name("raw"), Prefix=CONFIG.pipeline.raw_data_prefix)
-        models = s3.list_objects_v2(Bucket=CONFIG.bucket_name("models"))
-        if not raw.get("KeyCount") or ("execution" in state and not models.get("KeyCount")):
-            raise DemoError("destroy removed data: the raw data or the model artifacts are gone")
-        phases.log(f"{len(DATA_BUCKETS)} data buckets kept; raw objects {raw['KeyCount']},"
-                   f" model bucket objects {models.get('KeyCount', 0)}")
+        for purpose, keys in before.items():
+            after = _keys(s3, CONFIG.bucket_name(purpose))
+            if not keys <= after:
+                raise DemoError(f"destroy removed {len(keys - after)} object(s) from the {purpose} bucket")
+        phases.log("data buckets kept with every object: "
+                   + ", ".join(f"{purpose} {len(keys)}" for purpose, keys in before.items()))
+
+
+def _keys(s3, bucket: str) -> set[str]:
+    return {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])}
 
 
 def _print_summary(phases: Phases, state: dict) -> None:

@@ -64,6 +64,9 @@ def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
         field = "Strategy" if "strategy" in str(exc) else "ParameterRanges"
         raise PipelineError(str(exc), step=name, field=f"{TUNING_CONFIG}.{field}") from None
 
+    if "WarmStartConfig" in args:
+        # The parent tuning job ran on SageMaker, not here: its trials cannot seed this search.
+        ws.log(f"  {name}: WarmStartConfig ignored locally (no parent tuning job); the search starts cold")
     root = ws.work_dir / name
     channels, content_types, sharded = _download_channels(name, job, ws, root / "channels")
     hosts = int(job["ResourceConfig"].get("InstanceCount", 1))
