@@ -35,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    empty_app = f"{sys.executable} -c \"{EMPTY_APP}\""
+    empty_app = f'{sys.executable} -c "{EMPTY_APP}"'
     empty, platform = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):  # interleaved so machine load affects both alike

@@ -59,7 +59,7 @@ def summarize(cdk_out: Path) -> dict:
 def _pack_of(rule_id: str) -> str:
     # "HIPAA.Security::HIPAA.Security-Rule" and "AwsSolutions-IAM5[Resource::arn:...]" both occur.
     head, _, _ = rule_id.partition("[")
-    rule_id = rule_id[len(head.rpartition("::")[0]) + 2:] if "::" in head else rule_id
+    rule_id = rule_id[len(head.rpartition("::")[0]) + 2 :] if "::" in head else rule_id
     return next((pack for pack in NAG_PACKS if rule_id.startswith(pack + "-")), "other")
 
 
