@@ -340,3 +340,31 @@ def test_retained_resources_survive_removal_from_the_template(emulator):
     deploy_template(emulator, "refactor", {"Resources": {"Topic": template["Resources"]["Topic"]}}, update=True)
     buckets = {b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]}
     assert {out["Data"], out["Staging"]} <= buckets
+
+
+def test_report_names_custom_resources_whose_handler_never_ran(emulator):
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+            },
+            "Handler": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": "python3.12",
+                    "Handler": "index.handler",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"ZipFile": "def handler(event, context):\n    pass\n"},
+                },
+            },
+            "Restrict": {
+                "Type": "Custom::VpcRestrictDefaultSG",
+                "Properties": {"ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]}},
+            },
+        }
+    }
+    deploy_template(emulator, "custom", template)
+    gaps = unemulated_resources("custom", emulator=emulator)
+    assert [(lid, rtype) for lid, rtype, _ in gaps] == [("Restrict", "Custom::VpcRestrictDefaultSG")]
+    assert "handler never answered" in gaps[0][2]

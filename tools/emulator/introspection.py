@@ -47,6 +47,8 @@ def stack_resources(stack_name: str, account_id: str, region: str) -> list[dict[
                 "modelled": rtype in models or rtype.startswith("Custom::"),
                 "null_model": rtype in NULL_MODELS,
                 "created": obj is not None and not isinstance(obj, str | dict),
+                # A custom resource exists once its handler answered; moto's never does here.
+                "handler_answered": obj.is_created() if hasattr(obj, "is_created") else None,
                 "physical_id": getattr(obj, "physical_resource_id", None) if obj is not None else None,
                 "condition_met": _condition_met(resource_map, spec.get("Condition")),
                 "deletion_policy": spec.get("DeletionPolicy"),

@@ -39,6 +39,15 @@ def _gaps(row: dict[str, Any]) -> list[Unemulated]:
         return [(logical_id, rtype, f"moto {MOTO_VERSION} has no CloudFormation model for this type: skipped")]
     if not row["created"]:
         return [(logical_id, rtype, "moto has a model but created nothing (see the emulator log)")]
+    if rtype.startswith("Custom::") and not row["handler_answered"]:
+        return [
+            (
+                logical_id,
+                rtype,
+                "custom resource: its Lambda handler never answered (moto runs Lambda only in Docker and "
+                "needs a server reachable from it), so nothing the handler does happened",
+            )
+        ]
     gaps: list[Unemulated] = []
     read = row["properties_read"]
     if read is not None:
