@@ -57,20 +57,21 @@ def test_stop_is_idempotent_and_endpoint_needs_a_start():
     emu.stop()
 
 
-def test_server_exits_when_its_owner_is_killed():
+def test_server_exits_and_cleans_up_when_its_owner_is_killed():
     owner = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "from tools.emulator import Emulator; import time\n"
-            "e = Emulator().start(); print(e.pid, flush=True); time.sleep(60)",
+            "e = Emulator().start(); print(e.pid, e.workdir, flush=True); time.sleep(60)",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        server_pid = int(owner.stdout.readline())
+        pid, workdir = owner.stdout.readline().split()
+        server_pid = int(pid)
     finally:
         owner.send_signal(signal.SIGKILL)
         owner.wait()
@@ -78,6 +79,7 @@ def test_server_exits_when_its_owner_is_killed():
     while not gone(server_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert gone(server_pid), "the server outlived its SIGKILLed owner"
+    assert not Path(workdir).exists(), "the server left its dead owner's workdir behind"
 
 
 def test_server_refuses_to_bind_beyond_loopback():

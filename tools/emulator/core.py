@@ -85,6 +85,7 @@ class Emulator:
             cmd += ["--parent-pid", str(os.getpid())]
         if self.ttl:
             cmd += ["--ttl", str(self.ttl)]
+        cmd += ["--cleanup-dir", str(self.workdir)]
         env = _scrubbed(os.environ) | {"MOTO_ACCOUNT_ID": self.account_id, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_project_root()), env.get("PYTHONPATH")]))
         self._proc = subprocess.Popen(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -18,17 +19,18 @@ from tools.emulator import introspection, patches
 from tools.emulator.introspection import READY_PREFIX
 
 
-def _watchdog(parent_pid: int | None, deadline: float | None) -> None:
+def _watchdog(parent_pid: int | None, deadline: float | None, cleanup_dir: str | None) -> None:
     """Exit the whole process when its owner dies or its time is up.
 
-    A SIGKILLed owner runs no cleanup, so the server must notice on its own.
+    A SIGKILLed owner runs no cleanup, so the server must notice on its own, and remove the
+    owner's workdir (log, CDK_HOME) that nobody else would.
     """
     while True:
         time.sleep(0.5)
-        if deadline is not None and time.monotonic() > deadline:
-            print("emulator: time to live exceeded, exiting", file=sys.stderr, flush=True)
-            os._exit(0)
-        if parent_pid is not None and not _alive(parent_pid):
+        expired = deadline is not None and time.monotonic() > deadline
+        if expired or (parent_pid is not None and not _alive(parent_pid)):
+            if cleanup_dir:
+                shutil.rmtree(cleanup_dir, ignore_errors=True)
             os._exit(0)
 
 
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     parser.add_argument("--ttl", type=float, default=None, help="exit after this many seconds")
+    parser.add_argument("--cleanup-dir", default=None, help="remove this dir when exiting on the watchdog's call")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the emulator binds loopback only")
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["MOTO_PORT"] = str(port)
 
     deadline = time.monotonic() + args.ttl if args.ttl else None
-    threading.Thread(target=_watchdog, args=(args.parent_pid, deadline), daemon=True).start()
+    threading.Thread(target=_watchdog, args=(args.parent_pid, deadline, args.cleanup_dir), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
 
