@@ -26,8 +26,8 @@ def render(execution, *, predictions: list[tuple[int, float]], registered: dict,
     check = next((s for s in execution.steps if s.type == "Condition" and s.status == "Succeeded"), None)
     if check:
         for condition in check.detail["conditions"]:
-            out.append(f"Gate: {condition['LeftValue']} {condition['Type']} {condition['RightValue']}"
-                       f" -> {check.detail['outcome']}")
+            left, right = (_number(condition.get(side)) for side in ("LeftValue", "RightValue"))
+            out.append(f"Gate {check.name}: {left} {condition['Type']} {right} -> {check.detail['outcome']}")
     out += ["", "Artifacts"]
     for record in execution.steps:
         if record.type == "Processing" and record.status == "Succeeded":
@@ -48,6 +48,10 @@ def render(execution, *, predictions: list[tuple[int, float]], registered: dict,
              "yes" if c.spot else "no", f"{c.usd:.4f}"] for c in costs]))
     out += ["", render_timings(timings)]
     return "\n".join(out)
+
+
+def _number(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def render_timings(timings: list[tuple[str, float, str]]) -> str:
