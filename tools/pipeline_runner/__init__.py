@@ -8,6 +8,23 @@
     execution.status, execution.step("Tune").detail["best"]
 
 CLI: ``python -m tools.pipeline_runner --help``.
+
+Runs locally: Processing (S3Input File mode in, S3Output out; ``python3 x.py`` or
+the ``sh -c`` code-tarball launcher; one instance), Tuning (script mode from the
+code channel; Random or Bayesian-like search over Integer/Continuous/Categorical
+ranges with their scaling, seeded by RandomSeed or ``RunOptions.seed``;
+MaxNumberOfTrainingJobs/MaxParallelTrainingJobs; several instances per trial with
+ShardedByS3Key shards; objective from the MetricDefinitions regex; model.tar.gz
+to ``<S3OutputPath>/<job>/output/``), Condition (comparisons, In, Not, Or),
+RegisterModel (CreateModelPackage on the given SageMaker client) and Fail.
+``Get`` on Parameters, Execution variables and any Describe-shaped step
+property; Std:Join; Std:JsonGet on PropertyFiles read back from S3.
+
+Not emulated, because nothing local can stand for it: IAM roles, KMS, VPC and
+network isolation (the values are resolved, never enforced), managed spot
+interruptions, checkpoints and RetryStrategy, tuning early stopping (Auto),
+warm start (no parent job exists locally), Pipe mode, Hyperband and Grid,
+Training/Transform/Lambda/Model steps, and several processing instances.
 """
 
 from __future__ import annotations
