@@ -368,3 +368,73 @@ def test_report_names_custom_resources_whose_handler_never_ran(emulator):
     gaps = unemulated_resources("custom", emulator=emulator)
     assert [(lid, rtype) for lid, rtype, _ in gaps] == [("Restrict", "Custom::VpcRestrictDefaultSG")]
     assert "handler never answered" in gaps[0][2]
+
+
+def test_security_group_egress_replaces_the_default_allow_all(emulator):
+    template = {
+        "Resources": {
+            "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.20.0.0/16"}},
+            "Endpoints": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {
+                    "GroupDescription": "no egress",
+                    "VpcId": {"Ref": "Vpc"},
+                    "SecurityGroupEgress": [
+                        {"CidrIp": "255.255.255.255/32", "IpProtocol": "icmp", "FromPort": 252, "ToPort": 86}
+                    ],
+                },
+            },
+            "Workload": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {
+                    "GroupDescription": "https only",
+                    "VpcId": {"Ref": "Vpc"},
+                    "SecurityGroupEgress": [
+                        {"CidrIp": "0.0.0.0/0", "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
+                    ],
+                },
+            },
+            "AmongWorkloads": {
+                "Type": "AWS::EC2::SecurityGroupEgress",
+                "Properties": {
+                    "GroupId": {"Fn::GetAtt": ["Workload", "GroupId"]},
+                    "DestinationSecurityGroupId": {"Fn::GetAtt": ["Workload", "GroupId"]},
+                    "IpProtocol": "tcp",
+                    "FromPort": 0,
+                    "ToPort": 65535,
+                },
+            },
+        },
+        "Outputs": {
+            "Endpoints": {"Value": {"Fn::GetAtt": ["Endpoints", "GroupId"]}},
+            "Workload": {"Value": {"Fn::GetAtt": ["Workload", "GroupId"]}},
+        },
+    }
+    deploy_template(emulator, "egress", template)
+    out = outputs(emulator, "egress")
+    ec2 = emulator.client("ec2")
+
+    def egress(group_id: str) -> list[tuple]:
+        group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+        return sorted(
+            (
+                p["IpProtocol"],
+                p.get("FromPort"),
+                p.get("ToPort"),
+                tuple(r["CidrIp"] for r in p.get("IpRanges", [])),
+                tuple(g["GroupId"] for g in p.get("UserIdGroupPairs", [])),
+            )
+            for p in group["IpPermissionsEgress"]
+        )
+
+    assert egress(out["Endpoints"]) == [("icmp", 252, 86, ("255.255.255.255/32",), ())]
+    assert egress(out["Workload"]) == [
+        ("tcp", 0, 65535, (), (out["Workload"],)),
+        ("tcp", 443, 443, ("0.0.0.0/0",), ()),
+    ]
+    assert unemulated_resources("egress", emulator=emulator) == []
+    emulator.client("cloudformation").delete_stack(StackName="egress")
+    assert "egress" not in {s["StackName"] for s in emulator.client("cloudformation").describe_stacks()["Stacks"]}
+    assert not ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [out["Workload"]]}])[
+        "SecurityGroups"
+    ]

@@ -759,6 +759,90 @@ def notebook_instance_settings_from_template() -> None:
     _wrap(FakeSagemakerNotebookInstance, "create_from_cloudformation_json", create)
 
 
+def security_group_egress_from_template() -> None:
+    """moto 5.2.5: AWS::EC2::SecurityGroup ignores SecurityGroupEgress and keeps moto's default
+    allow-all egress rule, and AWS::EC2::SecurityGroupEgress has no model, so a group meant to
+    allow no or only some outbound traffic (an isolated VPC's) allows everything. As CloudFormation
+    does, let the template's rules replace the default one, and build standalone egress rules.
+    """
+    from moto.core.common_models import CloudFormationModel
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.security_groups import SecurityGroup
+
+    def create(
+        original: Callable[..., Any],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> Any:
+        group = original(resource_name, cloudformation_json, account_id, region_name, **kw)
+        rules = cloudformation_json["Properties"].get("SecurityGroupEgress")
+        if rules is not None:
+            group.egress_rules = []
+            for rule in rules:
+                _authorize_egress(ec2_backends[account_id][region_name], group.id, rule)
+        return group
+
+    _wrap(SecurityGroup, "create_from_cloudformation_json", create)
+
+    class EmulatedSecurityGroupEgress(CloudFormationModel):
+        def __init__(self, group_id: str, rule_ids: list[str]) -> None:
+            self.group_id = group_id
+            self.rule_ids = rule_ids
+
+        @property
+        def physical_resource_id(self) -> str:
+            return ",".join(self.rule_ids)
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::SecurityGroupEgress"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> EmulatedSecurityGroupEgress:
+            props = cloudformation_json["Properties"]
+            rules = _authorize_egress(ec2_backends[account_id][region_name], props["GroupId"], props)
+            return cls(props["GroupId"], [rule.id for rule in rules])
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            backend = ec2_backends[account_id][region_name]
+            if backend.get_security_group_from_id(self.group_id) is not None:
+                backend.revoke_security_group_egress(self.group_id, "", "", "", [], security_rule_ids=self.rule_ids)
+
+
+def _authorize_egress(backend: Any, group_id: str, rule: dict[str, Any]) -> list[Any]:
+    """One CloudFormation egress rule (inline or standalone) through moto's EC2 API."""
+    ip_ranges = [
+        {key: rule[key], **({"Description": rule["Description"]} if "Description" in rule else {})}
+        for key in ("CidrIp", "CidrIpv6")
+        if key in rule
+    ]
+    destination = rule.get("DestinationSecurityGroupId")
+    prefix_list = rule.get("DestinationPrefixListId")
+    added, _ = backend.authorize_security_group_egress(
+        group_id,
+        str(rule["IpProtocol"]),
+        rule.get("FromPort"),
+        rule.get("ToPort"),
+        ip_ranges,
+        source_groups=[{"GroupId": destination}] if destination else [],
+        prefix_list_ids=[{"PrefixListId": prefix_list}] if prefix_list else [],
+    )
+    return added
+
+
 PATCHES: list[Callable[[], None]] = [
     get_stack_output_intrinsic,
     model_package_group_resource,
@@ -781,4 +865,5 @@ PATCHES: list[Callable[[], None]] = [
     s3_bucket_delete_refuses_when_not_empty,
     sagemaker_names_from_template,
     notebook_instance_settings_from_template,
+    security_group_egress_from_template,
 ]
