@@ -305,7 +305,7 @@ def test_report_finds_the_emulator_from_the_environment(emulator, monkeypatch):
 
 
 def test_wrap_keeps_the_kind_of_method():
-    from tools.emulator.patches import _wrap
+    from tools.emulator.wrapping import wrap as _wrap
 
     class Target:
         def plain(self, x):

@@ -25,7 +25,7 @@ def stack_resources(stack_name: str, account_id: str, region: str) -> list[dict[
     from moto.cloudformation.models import cloudformation_backends
     from moto.cloudformation.parsing import NULL_MODELS, get_model_map
 
-    from tools.emulator import patches
+    from tools.emulator import tracking
 
     backend = cloudformation_backends[account_id][region]
     stack = next((s for s in backend.stacks.values() if stack_name in (s.name, s.stack_id)), None)
@@ -34,12 +34,12 @@ def stack_resources(stack_name: str, account_id: str, region: str) -> list[dict[
     resource_map = stack.resource_map
     parsed = resource_map._parsed_resources
     models = get_model_map()
-    not_updated = patches.UPDATES_NOT_APPLIED.get(stack.stack_id, set())
+    not_updated = tracking.UPDATES_NOT_APPLIED.get(stack.stack_id, set())
     rows = []
     for logical_id, spec in resource_map._resource_json_map.items():
         rtype = spec.get("Type", "")
         obj = parsed.get(logical_id)
-        reads = patches.PROPERTY_READS.get((stack.stack_id, logical_id))
+        reads = tracking.PROPERTY_READS.get((stack.stack_id, logical_id))
         rows.append(
             {
                 "logical_id": logical_id,
@@ -55,7 +55,7 @@ def stack_resources(stack_name: str, account_id: str, region: str) -> list[dict[
                 "properties": sorted(spec.get("Properties") or {}),
                 "properties_read": sorted(reads) if reads is not None else None,
                 "update_not_applied": logical_id in not_updated,
-                "update_ignored": sorted(patches.UPDATE_IGNORED.get((stack.stack_id, logical_id), ())),
+                "update_ignored": sorted(tracking.UPDATE_IGNORED.get((stack.stack_id, logical_id), ())),
             }
         )
     return rows

@@ -7,11 +7,13 @@ run against another moto version, because every patch was checked against 5.2.5'
 
 from __future__ import annotations
 
-import functools
 import json
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+from tools.emulator.tracking import UPDATES_NOT_APPLIED, track_property_reads
+from tools.emulator.wrapping import wrap as _wrap
 
 MOTO_VERSION = "5.2.5"
 _APPLIED: list[str] = []
@@ -37,27 +39,6 @@ def apply_all() -> list[str]:
         parsing.get_model_map.cache_clear()
         parsing.get_name_type_map.cache_clear()
     return list(_APPLIED)
-
-
-def _wrap(owner: Any, name: str, wrapper: Callable[..., Any]) -> None:
-    """Replace owner.name with wrapper(original, ...), keeping classmethod/staticmethod kinds."""
-    raw = owner.__dict__[name]
-    if isinstance(raw, classmethod):
-        original = raw.__func__
-
-        @functools.wraps(original)
-        def cls_patched(cls: Any, *args: Any, **kwargs: Any) -> Any:
-            return wrapper(functools.partial(original, cls), *args, **kwargs)
-
-        setattr(owner, name, classmethod(cls_patched))
-        return
-    original = raw.__func__ if isinstance(raw, staticmethod) else raw
-
-    @functools.wraps(original)
-    def patched(*args: Any, **kwargs: Any) -> Any:
-        return wrapper(original, *args, **kwargs)
-
-    setattr(owner, name, staticmethod(patched) if isinstance(raw, staticmethod) else patched)
 
 
 def _find_change_set(backend: Any, name: str, stack_name: str | None = None) -> Any:
@@ -236,121 +217,6 @@ def ssm_parameter_previous_value() -> None:
     _wrap(ResourceMap, "parse_ssm_parameter", parse)
 
 
-# (stack id, logical id) -> template property names moto's model read when it built the resource.
-PROPERTY_READS: dict[tuple[str, str], set[str]] = {}
-# (stack id, logical id) -> properties an update changed but moto's model did not read.
-UPDATE_IGNORED: dict[tuple[str, str], set[str]] = {}
-_PENDING_READS: dict[tuple[str, str], TrackingDict] = {}
-
-
-class TrackingDict(dict):  # type: ignore[type-arg]
-    """A resource's Properties that remembers which keys moto's model looked at.
-
-    Whole-dict access (iteration, items, copies) counts as reading every key, so a property is
-    reported as ignored only when the model provably never touched it.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.read: set[str] = set()
-
-    def _all(self) -> None:
-        self.read.update(super().keys())
-
-    def __getitem__(self, key: str) -> Any:
-        self.read.add(key)
-        return super().__getitem__(key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.read.add(key)
-        return super().get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        self.read.add(str(key))
-        return super().__contains__(key)
-
-    def pop(self, key: str, *default: Any) -> Any:
-        self.read.add(key)
-        return super().pop(key, *default)
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        self.read.add(key)
-        return super().setdefault(key, default)
-
-    def __iter__(self) -> Any:
-        self._all()
-        return super().__iter__()
-
-    def keys(self) -> Any:
-        self._all()
-        return super().keys()
-
-    def items(self) -> Any:
-        self._all()
-        return super().items()
-
-    def values(self) -> Any:
-        self._all()
-        return super().values()
-
-    def copy(self) -> dict[str, Any]:
-        self._all()
-        return dict(super().items())
-
-
-def track_property_reads() -> None:
-    """moto 5.2.5 builds resources from whichever template properties each model chooses to read
-    and silently ignores the rest (e.g. AWS::SageMaker::NotebookInstance KmsKeyId). Not a fix: hand
-    each model a TrackingDict so the unemulated-resources report can name the ignored properties.
-    """
-    from moto.cloudformation import parsing
-
-    def parse(original: Callable[..., Any], logical_id: str, resource_json: Any, resources_map: Any) -> Any:
-        parsed = original(logical_id, resource_json, resources_map)
-        if parsed:
-            props = TrackingDict(parsed[1].get("Properties") or {})
-            name_property = parsed[0].cloudformation_name_type()
-            if name_property:  # moto read it before us, to name the resource
-                props.read.add(name_property)
-            parsed[1]["Properties"] = props
-            _PENDING_READS[(resources_map.stack_id, logical_id)] = props
-        return parsed
-
-    def create(
-        original: Callable[..., Any], logical_id: str, resource_json: Any, resources_map: Any, *args: Any, **kw: Any
-    ) -> Any:
-        built = original(logical_id, resource_json, resources_map, *args, **kw)
-        props = _PENDING_READS.pop((resources_map.stack_id, logical_id), None)
-        if built is not None and props is not None:
-            PROPERTY_READS[(resources_map.stack_id, logical_id)] = set(props.read)
-        return built
-
-    def update(
-        original: Callable[..., Any], logical_id: str, resource_json: Any, resources_map: Any, *args: Any, **kw: Any
-    ) -> Any:
-        old_props = (getattr(resources_map, "_emulator_previous_specs", {}).get(logical_id) or {}).get(
-            "Properties"
-        ) or {}
-        new_props = resource_json.get("Properties") or {}
-        updated = original(logical_id, resource_json, resources_map, *args, **kw)
-        props = _PENDING_READS.pop((resources_map.stack_id, logical_id), None)
-        if updated is not None and props is not None:
-            changed = {k for k in old_props.keys() | new_props.keys() if old_props.get(k) != new_props.get(k)}
-            key = (resources_map.stack_id, logical_id)
-            PROPERTY_READS[key] = PROPERTY_READS.get(key, set()) | props.read
-            UPDATE_IGNORED[key] = changed - props.read
-        return updated
-
-    def remember_previous(original: Callable[..., Any], self: Any, *args: Any, **kw: Any) -> Any:
-        self._emulator_previous_specs = dict(self._resource_json_map)
-        return original(self, *args, **kw)
-
-    _wrap(parsing, "parse_resource_and_generate_name", parse)
-    _wrap(parsing, "parse_and_create_resource", create)
-    _wrap(parsing, "parse_and_update_resource", update)
-    _wrap(parsing.ResourceMap, "update", remember_previous)
-
-
 def use_previous_value_of_defaulted_parameter() -> None:
     """moto 5.2.5: UpdateStack (`cdk deploy --method direct`) resolves UsePreviousValue from the
     parameters passed when the stack was created; the CLI never passes `BootstrapVersion`, which
@@ -368,10 +234,6 @@ def use_previous_value_of_defaulted_parameter() -> None:
         return original(self, instance, incoming_params)
 
     _wrap(CloudFormationBackend, "_resolve_update_parameters", resolve)
-
-
-# Stack id -> logical ids whose template changed but whose moto model cannot update in place.
-UPDATES_NOT_APPLIED: dict[str, set[str]] = {}
 
 
 def keep_resources_moto_cannot_update() -> None:
