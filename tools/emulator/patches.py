@@ -53,7 +53,7 @@ def _find_change_set(backend: Any, name: str, stack_name: str | None = None) -> 
     return matches[-1] if matches else None
 
 
-# -- CloudFormation engine ---------------------------------------------------------------------
+# -- CloudFormation engine -----------------------------------------------------------------------
 
 
 def fail_change_set_execution_loudly() -> None:
@@ -259,6 +259,33 @@ def keep_resources_moto_cannot_update() -> None:
     _wrap(parsing, "parse_and_update_resource", update)
 
 
+def get_stack_output_intrinsic() -> None:
+    """moto 5.2.5's ``clean_json`` does not know ``Fn::GetStackOutput``.
+
+    CDK's weak cross-stack references (``@aws-cdk/core:defaultCrossStackReferences``
+    = "weak", what ``cdk init`` recommends) read a producer stack's output with it;
+    moto passes the object through unresolved, so a consumer gets a dict where a
+    subnet ID or key ARN belongs. Resolve it from the producer stack's outputs.
+    """
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import cloudformation_backends
+
+    def clean_json(original: Callable[..., Any], resource_json: Any, resources_map: Any) -> Any:
+        if not (isinstance(resource_json, dict) and "Fn::GetStackOutput" in resource_json):
+            return original(resource_json, resources_map)
+        spec = original(resource_json["Fn::GetStackOutput"], resources_map)
+        region = spec.get("Region") or resources_map._region_name
+        stack = cloudformation_backends[resources_map._account_id][region].get_stack(spec["StackName"])
+        for output in stack.outputs or []:
+            if output["OutputKey"] == spec["OutputName"]:
+                return output["OutputValue"]
+        raise parsing.ValidationError(
+            message=f"Fn::GetStackOutput: stack {spec['StackName']} has no output {spec['OutputName']}"
+        )
+
+    _wrap(parsing, "clean_json", clean_json)
+
+
 # -- KMS -----------------------------------------------------------------------------------------
 
 
@@ -413,31 +440,7 @@ def _lifecycle_rule(cfn: dict[str, Any]) -> dict[str, Any]:
     return rule
 
 
-def get_stack_output_intrinsic() -> None:
-    """moto 5.2.5's ``clean_json`` does not know ``Fn::GetStackOutput``.
-
-    CDK's weak cross-stack references (``@aws-cdk/core:defaultCrossStackReferences``
-    = "weak", what ``cdk init`` recommends) read a producer stack's output with it;
-    moto passes the object through unresolved, so a consumer gets a dict where a
-    subnet ID or key ARN belongs. Resolve it from the producer stack's outputs.
-    """
-    from moto.cloudformation import parsing
-    from moto.cloudformation.models import cloudformation_backends
-
-    def clean_json(original: Callable[..., Any], resource_json: Any, resources_map: Any) -> Any:
-        if not (isinstance(resource_json, dict) and "Fn::GetStackOutput" in resource_json):
-            return original(resource_json, resources_map)
-        spec = original(resource_json["Fn::GetStackOutput"], resources_map)
-        region = spec.get("Region") or resources_map._region_name
-        stack = cloudformation_backends[resources_map._account_id][region].get_stack(spec["StackName"])
-        for output in stack.outputs or []:
-            if output["OutputKey"] == spec["OutputName"]:
-                return output["OutputValue"]
-        raise parsing.ValidationError(
-            message=f"Fn::GetStackOutput: stack {spec['StackName']} has no output {spec['OutputName']}"
-        )
-
-    _wrap(parsing, "clean_json", clean_json)
+# -- EC2 and IAM ---------------------------------------------------------------------------------
 
 
 def flow_log_s3_destination_with_prefix() -> None:
@@ -460,28 +463,6 @@ def flow_log_s3_destination_with_prefix() -> None:
         return flow_logs, unsuccessful
 
     _wrap(FlowLogsBackend, "create_flow_logs", create_flow_logs)
-
-
-def detach_managed_policies_before_role_delete() -> None:
-    """moto 5.2.5 deletes a stack's ``AWS::IAM::Role`` before the ``AWS::IAM::ManagedPolicy`` that
-    lists it in ``Roles`` (CloudFormation deletes dependents first), and its own DeleteRole then
-    refuses: "Cannot delete entity, must detach all policies first". Detach them as the policy's
-    deletion would have.
-    """
-    from moto.iam.models import Role, iam_backends
-    from moto.utilities.utils import get_partition
-
-    def delete(
-        original: Callable[..., Any], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> Any:
-        backend = iam_backends[account_id][get_partition(region_name)]
-        for role in backend.roles.values():
-            if role.name == resource_name:
-                for policy in list(role.managed_policies.values()):
-                    policy.detach_from(role)
-        return original(resource_name, cloudformation_json, account_id, region_name)
-
-    _wrap(Role, "delete_from_cloudformation_json", delete)
 
 
 def delete_vpc_endpoints_flow_logs_route_tables() -> None:
@@ -510,6 +491,115 @@ def delete_vpc_endpoints_flow_logs_route_tables() -> None:
     VPCEndPoint.delete_from_cloudformation_json = deleter("delete_vpc_endpoints")
     FlowLogs.delete_from_cloudformation_json = deleter("delete_flow_logs")
     RouteTable.delete_from_cloudformation_json = deleter("delete_route_table", one_id=True)
+
+
+def security_group_egress_from_template() -> None:
+    """moto 5.2.5: AWS::EC2::SecurityGroup ignores SecurityGroupEgress and keeps moto's default
+    allow-all egress rule, and AWS::EC2::SecurityGroupEgress has no model, so a group meant to
+    allow no or only some outbound traffic (an isolated VPC's) allows everything. As CloudFormation
+    does, let the template's rules replace the default one, and build standalone egress rules.
+    """
+    from moto.core.common_models import CloudFormationModel
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.security_groups import SecurityGroup
+
+    def create(
+        original: Callable[..., Any],
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kw: Any,
+    ) -> Any:
+        group = original(resource_name, cloudformation_json, account_id, region_name, **kw)
+        rules = cloudformation_json["Properties"].get("SecurityGroupEgress")
+        if rules is not None:
+            group.egress_rules = []
+            for rule in rules:
+                _authorize_egress(ec2_backends[account_id][region_name], group.id, rule)
+        return group
+
+    _wrap(SecurityGroup, "create_from_cloudformation_json", create)
+
+    class EmulatedSecurityGroupEgress(CloudFormationModel):
+        def __init__(self, group_id: str, rule_ids: list[str]) -> None:
+            self.group_id = group_id
+            self.rule_ids = rule_ids
+
+        @property
+        def physical_resource_id(self) -> str:
+            return ",".join(self.rule_ids)
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::SecurityGroupEgress"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> EmulatedSecurityGroupEgress:
+            props = cloudformation_json["Properties"]
+            rules = _authorize_egress(ec2_backends[account_id][region_name], props["GroupId"], props)
+            return cls(props["GroupId"], [rule.id for rule in rules])
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            backend = ec2_backends[account_id][region_name]
+            if backend.get_security_group_from_id(self.group_id) is not None:
+                backend.revoke_security_group_egress(self.group_id, "", "", "", [], security_rule_ids=self.rule_ids)
+
+
+def _authorize_egress(backend: Any, group_id: str, rule: dict[str, Any]) -> list[Any]:
+    """One CloudFormation egress rule (inline or standalone) through moto's EC2 API."""
+    ip_ranges = [
+        {key: rule[key], **({"Description": rule["Description"]} if "Description" in rule else {})}
+        for key in ("CidrIp", "CidrIpv6")
+        if key in rule
+    ]
+    destination = rule.get("DestinationSecurityGroupId")
+    prefix_list = rule.get("DestinationPrefixListId")
+    added, _ = backend.authorize_security_group_egress(
+        group_id,
+        str(rule["IpProtocol"]),
+        rule.get("FromPort"),
+        rule.get("ToPort"),
+        ip_ranges,
+        source_groups=[{"GroupId": destination}] if destination else [],
+        prefix_list_ids=[{"PrefixListId": prefix_list}] if prefix_list else [],
+    )
+    return added
+
+
+def detach_managed_policies_before_role_delete() -> None:
+    """moto 5.2.5 deletes a stack's ``AWS::IAM::Role`` before the ``AWS::IAM::ManagedPolicy`` that
+    lists it in ``Roles`` (CloudFormation deletes dependents first), and its own DeleteRole then
+    refuses: "Cannot delete entity, must detach all policies first". Detach them as the policy's
+    deletion would have.
+    """
+    from moto.iam.models import Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    def delete(
+        original: Callable[..., Any], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in backend.roles.values():
+            if role.name == resource_name:
+                for policy in list(role.managed_policies.values()):
+                    policy.detach_from(role)
+        return original(resource_name, cloudformation_json, account_id, region_name)
+
+    _wrap(Role, "delete_from_cloudformation_json", delete)
+
+
+# -- SageMaker -----------------------------------------------------------------------------------
 
 
 def model_package_group_resource() -> None:
@@ -619,90 +709,6 @@ def notebook_instance_settings_from_template() -> None:
         )
 
     _wrap(FakeSagemakerNotebookInstance, "create_from_cloudformation_json", create)
-
-
-def security_group_egress_from_template() -> None:
-    """moto 5.2.5: AWS::EC2::SecurityGroup ignores SecurityGroupEgress and keeps moto's default
-    allow-all egress rule, and AWS::EC2::SecurityGroupEgress has no model, so a group meant to
-    allow no or only some outbound traffic (an isolated VPC's) allows everything. As CloudFormation
-    does, let the template's rules replace the default one, and build standalone egress rules.
-    """
-    from moto.core.common_models import CloudFormationModel
-    from moto.ec2.models import ec2_backends
-    from moto.ec2.models.security_groups import SecurityGroup
-
-    def create(
-        original: Callable[..., Any],
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kw: Any,
-    ) -> Any:
-        group = original(resource_name, cloudformation_json, account_id, region_name, **kw)
-        rules = cloudformation_json["Properties"].get("SecurityGroupEgress")
-        if rules is not None:
-            group.egress_rules = []
-            for rule in rules:
-                _authorize_egress(ec2_backends[account_id][region_name], group.id, rule)
-        return group
-
-    _wrap(SecurityGroup, "create_from_cloudformation_json", create)
-
-    class EmulatedSecurityGroupEgress(CloudFormationModel):
-        def __init__(self, group_id: str, rule_ids: list[str]) -> None:
-            self.group_id = group_id
-            self.rule_ids = rule_ids
-
-        @property
-        def physical_resource_id(self) -> str:
-            return ",".join(self.rule_ids)
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::EC2::SecurityGroupEgress"
-
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return False
-
-        @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> EmulatedSecurityGroupEgress:
-            props = cloudformation_json["Properties"]
-            rules = _authorize_egress(ec2_backends[account_id][region_name], props["GroupId"], props)
-            return cls(props["GroupId"], [rule.id for rule in rules])
-
-        def delete(self, account_id: str, region_name: str) -> None:
-            backend = ec2_backends[account_id][region_name]
-            if backend.get_security_group_from_id(self.group_id) is not None:
-                backend.revoke_security_group_egress(self.group_id, "", "", "", [], security_rule_ids=self.rule_ids)
-
-
-def _authorize_egress(backend: Any, group_id: str, rule: dict[str, Any]) -> list[Any]:
-    """One CloudFormation egress rule (inline or standalone) through moto's EC2 API."""
-    ip_ranges = [
-        {key: rule[key], **({"Description": rule["Description"]} if "Description" in rule else {})}
-        for key in ("CidrIp", "CidrIpv6")
-        if key in rule
-    ]
-    destination = rule.get("DestinationSecurityGroupId")
-    prefix_list = rule.get("DestinationPrefixListId")
-    added, _ = backend.authorize_security_group_egress(
-        group_id,
-        str(rule["IpProtocol"]),
-        rule.get("FromPort"),
-        rule.get("ToPort"),
-        ip_ranges,
-        source_groups=[{"GroupId": destination}] if destination else [],
-        prefix_list_ids=[{"PrefixListId": prefix_list}] if prefix_list else [],
-    )
-    return added
 
 
 PATCHES: list[Callable[[], None]] = [
