@@ -149,7 +149,9 @@ def _deploy(emu: Emulator, args: argparse.Namespace, *, bootstrap: bool) -> int:
     if bootstrap:
         run = cdk.bootstrap(emu)
         print(f"bootstrapped in {run.seconds:.1f}s")
-    result = cdk.deploy(emu, args.app_dir, stacks=args.stacks or None, context=_context(args.context))
+    result = cdk.deploy(
+        emu, args.app_dir, stacks=args.stacks or None, context=_context(args.context), method=args.method
+    )
     if args.verbose:
         print(result.runs[-1].output)
     print(f"deployed {', '.join(result.stacks)} in {result.seconds:.1f}s")
@@ -178,8 +180,9 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="cmd", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--account", default=DEFAULT_ACCOUNT)
-        p.add_argument("--region", default=DEFAULT_REGION)
+        where = "the emulated account (a started emulator keeps the one it was started with)"
+        p.add_argument("--account", default=DEFAULT_ACCOUNT, help=where)
+        p.add_argument("--region", default=DEFAULT_REGION, help="the emulated region")
 
     def app(p: argparse.ArgumentParser) -> None:
         p.add_argument("--app-dir", default=".", help="directory with the CDK app's cdk.json")
@@ -205,6 +208,7 @@ def parser() -> argparse.ArgumentParser:
     app(p)
     p.add_argument("--no-bootstrap", dest="bootstrap", action="store_false", help="with a started emulator")
     p.add_argument("--destroy", action="store_true", help="cdk destroy after the deploy")
+    p.add_argument("--method", choices=["change-set", "direct"], default=None, help="the CDK CLI's deploy method")
     p.add_argument("-v", "--verbose", action="store_true", help="print the CDK CLI's output")
     p.set_defaults(func=cmd_deploy)
 
