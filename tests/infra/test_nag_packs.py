@@ -17,12 +17,12 @@ from tests.infra.conftest import new_app
 from tools import synth_report
 
 
-@pytest.fixture(scope="module")
-def checked_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The dev platform synthesized with all four packs registered, as `make synth` does."""
+@pytest.fixture(scope="module", params=sorted(ENVIRONMENTS))
+def checked_assembly(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each environment's platform synthesized with all four packs registered, as `make synth` does."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(outdir=str(outdir), context=new_app().node.get_all_context())
-    build_platform(app, ENVIRONMENTS["dev"])
+    build_platform(app, ENVIRONMENTS[request.param])
     compliance.add_nag_packs(app)
     app.synth()  # raises on any unacknowledged finding
     return outdir
