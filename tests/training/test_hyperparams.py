@@ -94,3 +94,15 @@ def test_metric_regex_parses_the_printed_line_and_nothing_else():
         captured = re.search(metric_regex("validation:rmse"), format_line(3, "validation", "rmse", value)).group(1)
         assert float(captured) == pytest.approx(value, rel=1e-7)
     assert {"Name": "validation:auc", "Regex": METRIC_REGEX["validation:auc"]} in metric_definitions()
+
+
+@pytest.mark.parametrize(("num_gpus", "device"), [(0, None), (1, "cuda")])
+def test_gpu_instances_train_with_device_cuda_and_hist(num_gpus, device):
+    from smxgb.hyperparams import parse
+    from smxgb.trainer import booster_params
+
+    # GIVEN an instance with or without GPUs (SM_NUM_GPUS)
+    params = booster_params(parse({"num_round": "5"}), num_gpus=num_gpus, nthread=2)
+    # THEN XGBoost 3's device switch is used, never the removed gpu_hist
+    assert params.get("device") == device
+    assert params["tree_method"] == "hist" and params["nthread"] == 2
