@@ -16,9 +16,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools.emulator.introspection import READY_PREFIX
+
+if TYPE_CHECKING:
+    from tools.emulator.cdk import CdkRun, DeployResult
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -243,17 +246,19 @@ class Emulator:
 
     # -- CDK -------------------------------------------------------------------------------
 
-    def bootstrap(self, app_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> Any:
+    def bootstrap(self, app_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> CdkRun:
         from tools.emulator import cdk
 
         return cdk.bootstrap(self, app_dir, **kwargs)
 
-    def deploy(self, app_dir: str | os.PathLike[str], **kwargs: Any) -> Any:
+    def deploy(self, app_dir: str | os.PathLike[str], **kwargs: Any) -> DeployResult:
+        """tools.emulator.cdk.deploy(self, app_dir, stacks=None, context=None, *, output_dir, report, method)."""
         from tools.emulator import cdk
 
         return cdk.deploy(self, app_dir, **kwargs)
 
-    def destroy(self, app_dir: str | os.PathLike[str], **kwargs: Any) -> Any:
+    def destroy(self, app_dir: str | os.PathLike[str], **kwargs: Any) -> CdkRun:
+        """tools.emulator.cdk.destroy(self, app_dir, stacks=None, context=None, *, app=None)."""
         from tools.emulator import cdk
 
         return cdk.destroy(self, app_dir, **kwargs)
