@@ -1,8 +1,9 @@
 """Build XGBoost's quantised matrices from channels, in memory or streamed.
 
-Both paths feed XGBoost through a ``DataIter`` of Arrow record batches (or
-CSR blocks for libsvm), so XGBoost reads the Arrow buffers in place instead
-of a pandas or dense numpy copy.
+Both paths feed XGBoost through a ``DataIter`` of Arrow tables (or CSR blocks
+for libsvm): no pandas frame and no dense numpy copy of the data set. XGBoost
+reads the Arrow column buffers through its array interface; the only copy is
+the re-chunking of one slice at a time into contiguous columns.
 """
 
 from __future__ import annotations
