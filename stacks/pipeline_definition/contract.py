@@ -16,7 +16,7 @@ if str(TRAINING_DIR) not in sys.path:
     sys.path.append(str(TRAINING_DIR))
 
 from smxgb import hyperparams, metrics, report  # noqa: E402
-from smxgb.env import DEFAULT_CHECKPOINT_DIR, PROCESSING_ROOT  # noqa: E402
+from smxgb.env import DEFAULT_CHECKPOINT_DIR, PROCESSING_ROOT, SERVING_ENVIRONMENT  # noqa: E402
 
 #: The tuning objective, named as the built-in algorithm and train.py's log line name it.
 OBJECTIVE_METRIC = "validation:auc"
@@ -47,6 +47,7 @@ def accepted_hyperparameters() -> frozenset[str]:
 __all__ = [
     "DEFAULT_CHECKPOINT_DIR",
     "PROCESSING_ROOT",
+    "SERVING_ENVIRONMENT",
     "hyperparams",
     "metrics",
     "report",

@@ -257,7 +257,14 @@ def register_step(r: PipelineResources) -> dict:
             "ModelPackageDescription": "XGBoost model from the training pipeline",
             "ModelApprovalStatus": "PendingManualApproval",
             "InferenceSpecification": {
-                "Containers": [{"Image": r.image_uri, "ModelDataUrl": best_model_uri(r)}],
+                # The handlers ride in the artifact's code/ folder (see smxgb.outputs).
+                "Containers": [
+                    {
+                        "Image": r.image_uri,
+                        "ModelDataUrl": best_model_uri(r),
+                        "Environment": dict(contract.SERVING_ENVIRONMENT),
+                    }
+                ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
                 "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],

@@ -272,6 +272,16 @@ def test_registration_is_pending_manual_approval_with_the_report(definition: dic
     assert checks.step_named(definition, s.FAIL)["Arguments"]["ErrorMessage"]
 
 
+def test_registered_container_serves_with_the_handlers_inside_the_artifact(definition: dict) -> None:
+    # An isolated endpoint fetches nothing: train.py packs inference.py into model.tar.gz's code/,
+    # and the container must be told to import it from there.
+    (container,) = checks.step_named(definition, s.REGISTER)["Arguments"]["InferenceSpecification"]["Containers"]
+    assert container["Environment"] == {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    }
+
+
 def test_channels_and_outputs_live_under_the_shared_prefixes(definition: dict) -> None:
     outputs = checks.step_named(definition, s.PREPROCESS)["Arguments"]["ProcessingOutputConfig"]["Outputs"]
     assert {o["OutputName"] for o in outputs} >= {"train", "validation", "test"}

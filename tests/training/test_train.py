@@ -18,8 +18,13 @@ from training.local_runner import run_training
 
 
 def load_served_model(result) -> xgb.Booster:
-    # The serving container loads every top-level file of the model dir as a model.
-    assert sorted(p.name for p in result.model_dir.iterdir()) == ["xgboost-model"]
+    # The serving container loads every top-level file of the model dir as a model;
+    # the handlers ride along in code/, where SAGEMAKER_SUBMIT_DIRECTORY points.
+    assert sorted(p.name for p in result.model_dir.iterdir() if p.is_file()) == ["xgboost-model"]
+    assert sorted(p.name for p in result.model_dir.iterdir() if p.is_dir()) == ["code"]
+    assert (result.model_dir / "code" / "inference.py").is_file()
+    assert (result.model_dir / "code" / "smxgb" / "serving.py").is_file()
+    assert not list((result.model_dir / "code").rglob("__pycache__"))
     booster = xgb.Booster()
     booster.load_model(bytearray((result.model_dir / "xgboost-model").read_bytes()))
     return booster

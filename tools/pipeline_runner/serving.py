@@ -1,8 +1,9 @@
-"""Predictions from a registered model's artifact through training/inference.py, in this process.
+"""Predictions from a registered model's artifact through its own serving code, in this process.
 
 moto runs no containers, so the serving container's handler chain (model_fn ->
 input_fn -> predict_fn -> output_fn) is called here with the same artifact
-the endpoint would download.
+the endpoint would download, and with the handlers that artifact carries in
+``code/`` (where ``SAGEMAKER_SUBMIT_DIRECTORY`` points the real container).
 """
 
 from __future__ import annotations
@@ -12,17 +13,25 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools.pipeline_runner.errors import PipelineError
 from tools.pipeline_runner.storage import Storage, split_uri
 from tools.pipeline_runner.tarballs import extract
 
-TRAINING_DIR = Path(__file__).resolve().parents[2] / "training"
+SERVING_CODE = Path("code") / "inference.py"
 
 
-def _handlers():
+def _handlers(model_dir: Path):
+    program = model_dir / SERVING_CODE
+    if not program.is_file():
+        raise PipelineError(
+            f"the model artifact has no {SERVING_CODE}: an endpoint with network isolation could not load"
+            " the handlers; train.py packages them next to xgboost-model",
+            step="serve", field="ModelDataUrl",
+        )
     # The handlers import their library as ``smxgb``, as inside the container.
-    if str(TRAINING_DIR) not in sys.path:
-        sys.path.append(str(TRAINING_DIR))
-    spec = importlib.util.spec_from_file_location("pipeline_runner_inference", TRAINING_DIR / "inference.py")
+    if str(program.parent) not in sys.path:
+        sys.path.append(str(program.parent))
+    spec = importlib.util.spec_from_file_location("pipeline_runner_inference", program)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -30,12 +39,12 @@ def _handlers():
 
 def predict_csv(model_data_url: str, body: str, *, storage: Storage, accept: str = "text/csv") -> tuple[bytes, str]:
     """``(response body, content type)`` for a ``text/csv`` request, as the endpoint would answer it."""
-    handlers = _handlers()
     with tempfile.TemporaryDirectory(prefix="serve-") as scratch:
         tarball = Path(scratch) / "model.tar.gz"
         storage.get(*split_uri(model_data_url), tarball)
         model_dir = Path(scratch) / "model"
         extract(tarball, model_dir, step="serve", field="ModelDataUrl")
+        handlers = _handlers(model_dir)
         model = handlers.model_fn(str(model_dir))
     prediction = handlers.predict_fn(handlers.input_fn(body, "text/csv"), model)
     return handlers.output_fn(prediction, accept)

@@ -46,6 +46,15 @@ PROCESSING_ROOT = f"{OPT_ML}/processing"
 # The serving container's model file name; it loads every top-level file in
 # the model directory as a model, so nothing else may sit beside it.
 MODEL_FILE_NAME = "xgboost-model"
+#: Serving code travels inside the model artifact (an isolated endpoint can
+#: fetch nothing else): the container imports SAGEMAKER_PROGRAM from
+#: SAGEMAKER_SUBMIT_DIRECTORY, which the model package points at this folder.
+SERVING_CODE_DIR = "code"
+SERVING_PROGRAM = "inference.py"
+SERVING_ENVIRONMENT = {
+    "SAGEMAKER_PROGRAM": SERVING_PROGRAM,
+    "SAGEMAKER_SUBMIT_DIRECTORY": f"{OPT_ML}/model/{SERVING_CODE_DIR}",
+}
 
 
 def path(name: str) -> Path:

@@ -172,6 +172,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if cluster.is_leader:
         # One writer: every host holds the same model, and they share the S3 output.
         model_path = outputs.save_model(result.booster, env.path(env.SM_MODEL_DIR))
+        outputs.package_serving_code(env.path(env.SM_MODEL_DIR))
         output_data = env.path(env.SM_OUTPUT_DATA_DIR)
         outputs.write_metrics(output_data, report)
         outputs.write_feature_importance(result.booster, output_data)

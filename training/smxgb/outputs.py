@@ -1,14 +1,17 @@
 """What a finished job leaves behind: the model, and reports for humans and pipelines.
 
 The model directory holds exactly one file, ``xgboost-model`` (UBJSON): the
-serving container loads every top-level file there as a model. Everything
-else goes to ``SM_OUTPUT_DATA_DIR`` (uploaded as ``output.tar.gz``).
+serving container loads every top-level file there as a model. Beside it, the
+``code/`` directory carries the serving handlers, because an endpoint with
+network isolation cannot fetch code from anywhere but the model artifact.
+Everything else goes to ``SM_OUTPUT_DATA_DIR`` (uploaded as ``output.tar.gz``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from smxgb import env
 METRICS_FILE = "metrics.json"
 IMPORTANCE_FILE = "feature_importance.json"
 CURVE_FILE = "training_curve.png"
+_SOURCE_DIR = Path(__file__).resolve().parents[1]
 
 
 def strip_feature_names(booster: xgb.Booster) -> xgb.Booster:
@@ -38,6 +42,16 @@ def save_model(booster: xgb.Booster, model_dir: Path) -> Path:
     target = model_dir / env.MODEL_FILE_NAME
     target.write_bytes(booster.save_raw("ubj"))
     return target
+
+
+def package_serving_code(model_dir: Path) -> Path:
+    """Copy the serving handlers and the library they import into ``model_dir/code``."""
+    code_dir = model_dir / env.SERVING_CODE_DIR
+    shutil.rmtree(code_dir, ignore_errors=True)
+    code_dir.mkdir(parents=True)
+    shutil.copy2(_SOURCE_DIR / env.SERVING_PROGRAM, code_dir / env.SERVING_PROGRAM)
+    shutil.copytree(_SOURCE_DIR / "smxgb", code_dir / "smxgb", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return code_dir
 
 
 def _finite(value: float) -> float | None:
