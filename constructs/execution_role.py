@@ -19,6 +19,28 @@ from constructs.compliance import acknowledge
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 
+#: Actions with no resource-level permissions in the IAM service authorization
+#: reference: "Resource": "*" is the only form IAM accepts for them, so they are
+#: the only actions ``allow`` grants on "*".
+NO_RESOURCE_LEVEL_ACTIONS = frozenset(
+    {
+        "cloudwatch:PutMetricData",
+        "ecr:GetAuthorizationToken",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        "sagemaker:ListModelPackages",
+        "sagemaker:ListModelPackageGroups",
+    }
+)
+STAR_REASON = (
+    "Resource '*' is granted only for actions without resource-level permissions ("
+    + ", ".join(sorted(NO_RESOURCE_LEVEL_ACTIONS))
+    + "), enforced by ExecutionRole.allow; PutMetricData is limited by a cloudwatch:namespace condition"
+)
+
 
 class ExecutionRole(Construct):
     """An IAM role with one managed policy that only ``grant_*`` methods add to.
@@ -72,6 +94,11 @@ class ExecutionRole(Construct):
         """Add one Allow statement; a resource with ``*`` needs ``wildcard_reason``."""
         if any("*" in action for action in actions):
             raise ValueError(f"{self.node.path}: {sid}: wildcard actions are never granted: {list(actions)}")
+        if "*" in resources and not set(actions) <= NO_RESOURCE_LEVEL_ACTIONS:
+            raise ValueError(
+                f"{self.node.path}: {sid}: Resource '*' only for actions without resource-level permissions;"
+                f" name the ARNs of {sorted(set(actions) - NO_RESOURCE_LEVEL_ACTIONS)}"
+            )
         wildcards = [r for r in resources if "*" in r]
         if wildcards and not wildcard_reason:
             raise ValueError(
@@ -79,15 +106,15 @@ class ExecutionRole(Construct):
                 " why no narrower ARN exists"
             )
         self.policy.add_statements(
-            iam.PolicyStatement(
-                sid=sid, actions=sorted(actions), resources=list(resources), conditions=conditions
-            )
+            iam.PolicyStatement(sid=sid, actions=sorted(actions), resources=list(resources), conditions=conditions)
         )
         for resource in wildcards:
             finding = f"IAM5[Resource::{resource}]"
             if finding not in self._acknowledged:
+                # One acknowledgement per finding: several grants share Resource::*,
+                # so its reason states the rule that covers all of them.
                 self._acknowledged.add(finding)
-                acknowledge(self.policy, finding, wildcard_reason)
+                acknowledge(self.policy, finding, STAR_REASON if resource == "*" else wildcard_reason)
 
     # -- data ---------------------------------------------------------------------------
     def grant_read(self, bucket_arn: str, key_arn: str, *, prefix: str = "") -> None:
@@ -183,9 +210,7 @@ class ExecutionRole(Construct):
             list(repository_arns),
         )
 
-    def grant_vpc_access(
-        self, vpc_id: str, subnet_ids: Sequence[str], security_group_ids: Sequence[str]
-    ) -> None:
+    def grant_vpc_access(self, vpc_id: str, subnet_ids: Sequence[str], security_group_ids: Sequence[str]) -> None:
         """The ENI permissions SageMaker needs to attach jobs to the platform's subnets."""
         stack = cdk.Stack.of(self)
         ec2 = f"arn:aws:ec2:{stack.region}:{stack.account}"

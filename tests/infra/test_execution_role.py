@@ -64,6 +64,14 @@ def test_wildcard_resource_is_acknowledged_with_its_reason_on_the_policy() -> No
             acknowledged.update(entry.data)
     (finding,) = [k for k in acknowledged if k.endswith("AwsSolutions-IAM5[Resource::*]")]
     assert "cloudwatch:namespace" in acknowledged[finding]
+    assert "ecr:GetAuthorizationToken" in acknowledged[finding]
+
+
+def test_refuses_star_for_actions_that_have_resource_level_permissions() -> None:
+    role = ExecutionRole(new_stack(), "Role", description="test")
+    with pytest.raises(ValueError, match=r"Sid3: Resource '\*' only for actions without resource-level"
+                                         r" permissions; name the ARNs of \['s3:GetObject'\]"):
+        role.allow("Sid3", ["s3:GetObject", "ec2:DescribeVpcs"], ["*"], wildcard_reason="x" * 50)
 
 
 def test_refuses_wildcard_actions() -> None:

@@ -5,20 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-#: Actions that have no resource-level permissions in the IAM service authorization
-#: reference, so "Resource": "*" is the only valid form for them.
-NO_RESOURCE_LEVEL_ACTIONS = {
-    "cloudwatch:PutMetricData",
-    "ecr:GetAuthorizationToken",
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVpcs",
-    "sagemaker:ListModelPackages",
-    "sagemaker:ListModelPackageGroups",
-}
+from constructs.execution_role import NO_RESOURCE_LEVEL_ACTIONS
 
 
 def identity_statements(templates: dict[str, dict]) -> list[tuple[str, str, dict]]:
