@@ -9,7 +9,7 @@ records resolves, and any other path fails naming the field that holds it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,19 +193,6 @@ def _comparable(left: Any, right: Any, *, step: str, field_path: str) -> tuple[A
         return float(left), float(right)
     except (TypeError, ValueError):
         raise PipelineError(f"cannot compare {left!r} with {right!r}", step=step, field=field_path) from None
-
-
-def references(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """``(field path, reference)`` for every ``Get`` inside ``value``."""
-    if isinstance(value, dict):
-        if set(value) == {"Get"} and isinstance(value["Get"], str):
-            yield path, value["Get"]
-            return
-        for key, item in value.items():
-            yield from references(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from references(item, f"{path}[{index}]")
 
 
 def step_reference(ref: str) -> str | None:

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from stacks.pipeline_definition.checks import references
 from tools.pipeline_runner.base import RunOptions, StepOutcome, Workspace
 from tools.pipeline_runner.errors import PipelineError, PipelineFailed
-from tools.pipeline_runner.expressions import Context, evaluate_condition, references, resolve, step_reference
+from tools.pipeline_runner.expressions import Context, evaluate_condition, resolve, step_reference
 from tools.pipeline_runner.processing import run_processing_step
 from tools.pipeline_runner.register import run_register_step
 from tools.pipeline_runner.storage import Storage
