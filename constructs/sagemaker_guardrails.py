@@ -20,7 +20,10 @@ class Guardrails:
     subnet_ids: Sequence[str]
     security_group_ids: Sequence[str]
     volume_key_arn: str
+    #: The key of what jobs write by default (model artifacts).
     output_key_arn: str
+    #: The key of data outputs (processed channels); processing jobs may use either.
+    data_key_arn: str
 
 
 def _vpc_conditions(g: Guardrails) -> dict:
@@ -35,15 +38,19 @@ def _vpc_conditions(g: Guardrails) -> dict:
     }
 
 
-def job_conditions(g: Guardrails, *, inter_container_encryption: bool = True) -> dict:
-    """Conditions for CreateTrainingJob, CreateProcessingJob and CreateHyperParameterTuningJob."""
+def job_conditions(g: Guardrails, *, inter_container_encryption: bool = True, data_outputs: bool = False) -> dict:
+    """Conditions for CreateTrainingJob, CreateProcessingJob and CreateHyperParameterTuningJob.
+
+    :param data_outputs: also accept the data key as output key (processing jobs
+        that write data channels rather than models).
+    """
     conditions = _vpc_conditions(g)
     conditions["Bool"] = {"sagemaker:NetworkIsolation": "true"}
     if inter_container_encryption:
         conditions["Bool"]["sagemaker:InterContainerTrafficEncryption"] = "true"
     conditions["ArnEquals"] = {
         "sagemaker:VolumeKmsKey": g.volume_key_arn,
-        "sagemaker:OutputKmsKey": g.output_key_arn,
+        "sagemaker:OutputKmsKey": [g.output_key_arn, g.data_key_arn] if data_outputs else g.output_key_arn,
     }
     return conditions
 

@@ -44,9 +44,7 @@ class AccessStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, id, **kwargs)
         self.config = config
-        raw, processed, models = (
-            config.arn("s3", config.bucket_name(p)) for p in ("raw", "processed", "models")
-        )
+        raw, processed, models = (config.arn("s3", config.bucket_name(p)) for p in ("raw", "processed", "models"))
         data_key, model_key = data.data_key.key_arn, data.model_key.key_arn
         subnets = [s.subnet_id for s in network.vpc.isolated_subnets]
         security_groups = [network.workload_security_group.security_group_id]
@@ -55,6 +53,7 @@ class AccessStack(cdk.Stack):
             security_group_ids=security_groups,
             volume_key_arn=model_key,
             output_key_arn=model_key,
+            data_key_arn=data_key,
         )
         image_repos = [repository_arn(xgboost_image_uri(config.region))]
 
@@ -119,7 +118,8 @@ class AccessStack(cdk.Stack):
                 f"Create{name}Job",
                 [f"sagemaker:Create{name}Job"],
                 [arn],
-                conditions=job_conditions(g, inter_container_encryption=True),
+                # Preprocessing writes data channels under the data key; all else writes models.
+                conditions=job_conditions(g, data_outputs=kind == "processing-job"),
                 wildcard_reason=f"SageMaker Pipelines names {kind}s '{PIPELINE_JOB_PREFIX}<execution>-<step>-<id>'"
                 " at run time; the guardrail conditions pin VPC, KMS keys and network isolation",
             )

@@ -44,6 +44,7 @@ class PipelineStack(cdk.Stack):
             subnet_ids=g.subnet_ids,
             security_group_ids=g.security_group_ids,
             model_key_arn=g.output_key_arn,
+            data_key_arn=g.data_key_arn,
             raw_bucket=config.bucket_name("raw"),
             processed_bucket=config.bucket_name("processed"),
             model_bucket=config.bucket_name("models"),

@@ -24,8 +24,10 @@ class PipelineResources:
     training_role_arn: str
     subnet_ids: Sequence[str]
     security_group_ids: Sequence[str]
-    #: Encrypts job volumes and every job output (the guardrail conditions demand one key for both).
+    #: Encrypts job volumes, model artifacts, checkpoints and evaluation reports.
     model_key_arn: str
+    #: Encrypts the processed data channels (separation of duties: data vs models).
+    data_key_arn: str
     raw_bucket: str
     processed_bucket: str
     model_bucket: str

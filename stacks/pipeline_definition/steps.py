@@ -67,7 +67,9 @@ def _s3_output(name: str, uri, local_path: str) -> dict:
     }
 
 
-def _processing_job(r: PipelineResources, script: str, inputs: list, outputs: list, arguments: list) -> dict:
+def _processing_job(
+    r: PipelineResources, script: str, inputs: list, outputs: list, arguments: list, *, output_key_arn: str
+) -> dict:
     """A CreateProcessingJob request (Pipelines names the job). Processing has no spot capacity."""
     return {
         "ProcessingResources": _processing_resources(r),
@@ -78,7 +80,7 @@ def _processing_job(r: PipelineResources, script: str, inputs: list, outputs: li
         },
         "RoleArn": r.processing_role_arn,
         "ProcessingInputs": [processing_code_input(r), *inputs],
-        "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": r.model_key_arn},
+        "ProcessingOutputConfig": {"Outputs": outputs, "KmsKeyId": output_key_arn},
         "NetworkConfig": processing_network(r),
         "StoppingCondition": {"MaxRuntimeInSeconds": r.config.processing_max_runtime_seconds},
         "Environment": {"PYTHONUNBUFFERED": "1"},
@@ -90,8 +92,9 @@ def preprocess_step(r: PipelineResources) -> dict:
         _s3_output(split, run_scoped_uri(r.processed_bucket, r.channels_prefix, split), f"{ROOT}/{split}")
         for split in contract.SPLITS
     ]
-    outputs.append(_s3_output("schema", run_scoped_uri(r.processed_bucket, r.channels_prefix, "schema"),
-                              f"{ROOT}/schema"))
+    outputs.append(
+        _s3_output("schema", run_scoped_uri(r.processed_bucket, r.channels_prefix, "schema"), f"{ROOT}/schema")
+    )
     arguments = ["--input-dir", f"{ROOT}/input"]
     for split in contract.SPLITS:
         arguments += [f"--{split}-dir", f"{ROOT}/{split}"]
@@ -106,6 +109,7 @@ def preprocess_step(r: PipelineResources) -> dict:
             [_s3_input("raw", param(p.INPUT_DATA), f"{ROOT}/input")],
             outputs,
             arguments,
+            output_key_arn=r.data_key_arn,
         ),
     }
 
@@ -231,7 +235,9 @@ def evaluate_step(r: PipelineResources) -> dict:
         "Name": EVALUATE,
         "Type": "Processing",
         "Description": "Score the best trial on the held-out test channel",
-        "Arguments": _processing_job(r, contract.EVALUATE_SCRIPT, inputs, outputs, arguments),
+        "Arguments": _processing_job(
+            r, contract.EVALUATE_SCRIPT, inputs, outputs, arguments, output_key_arn=r.model_key_arn
+        ),
         "PropertyFiles": [
             {
                 "PropertyFileName": EVALUATION_PROPERTY_FILE,
@@ -271,9 +277,7 @@ def register_step(r: PipelineResources) -> dict:
                 "SupportedTransformInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],
             },
             "ModelMetrics": {
-                "ModelQuality": {
-                    "Statistics": {"ContentType": contract.EVALUATION_CONTENT_TYPE, "S3Uri": report_uri}
-                }
+                "ModelQuality": {"Statistics": {"ContentType": contract.EVALUATION_CONTENT_TYPE, "S3Uri": report_uri}}
             },
         },
     }
@@ -295,9 +299,7 @@ def check_step(r: PipelineResources) -> dict:
         "Type": "Condition",
         "Description": "Register only models whose test AUC reaches the threshold",
         "Arguments": {
-            "Conditions": [
-                {"Type": "GreaterThanOrEqualTo", "LeftValue": auc(), "RightValue": param(p.AUC_THRESHOLD)}
-            ],
+            "Conditions": [{"Type": "GreaterThanOrEqualTo", "LeftValue": auc(), "RightValue": param(p.AUC_THRESHOLD)}],
             "IfSteps": [register_step(r)],
             "ElseSteps": [fail_step()],
         },

@@ -167,9 +167,11 @@ def test_processing_jobs_are_isolated_encrypted_and_in_the_vpc(definition, rende
         assert len(network["VpcConfig"]["Subnets"]) == len(CONFIG.network.availability_zones)
         groups = network["VpcConfig"]["SecurityGroupIds"]
         assert len(groups) == 1 and "WorkloadSecurityGroup" in _source(rendered, groups[0])
-        # AND the volume and every output are encrypted with the model key
+        # AND the volume is encrypted with the model key, the outputs with the key of what they hold:
+        # data channels with the data key, the evaluation report with the model key
         assert "ModelKey" in _source(rendered, job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"])
-        assert "ModelKey" in _source(rendered, job["ProcessingOutputConfig"]["KmsKeyId"])
+        output_key = {"Preprocess": "DataKey", "Evaluate": "ModelKey"}[step["Name"]]
+        assert output_key in _source(rendered, job["ProcessingOutputConfig"]["KmsKeyId"])
         # AND the job runs as the processing role with a run-time limit
         assert "ProcessingJobRole" in _source(rendered, job["RoleArn"])
         assert job["StoppingCondition"]["MaxRuntimeInSeconds"] == CONFIG.pipeline.processing_max_runtime_seconds
@@ -328,7 +330,8 @@ def _resources(pipeline: PipelineConfig) -> PipelineResources:
     return PipelineResources(
         config=pipeline, region="us-east-1", image_uri="img", processing_role_arn="arn:aws:iam::1:role/p",
         training_role_arn="arn:aws:iam::1:role/t", subnet_ids=["subnet-1"], security_group_ids=["sg-1"],
-        model_key_arn="arn:aws:kms:us-east-1:1:key/k", raw_bucket="raw", processed_bucket="processed",
+        model_key_arn="arn:aws:kms:us-east-1:1:key/k", data_key_arn="arn:aws:kms:us-east-1:1:key/d",
+        raw_bucket="raw", processed_bucket="processed",
         model_bucket="models", model_package_group_name="group", code_s3_uri="s3://assets/abc.gz",
         code_file_name="abc.gz", channels_prefix=CHANNELS_PREFIX, training_prefix=TRAINING_PREFIX,
         checkpoints_prefix=CHECKPOINTS_PREFIX, evaluation_prefix=EVALUATION_PREFIX,

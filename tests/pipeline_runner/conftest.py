@@ -41,6 +41,7 @@ def resources() -> PipelineResources:
         subnet_ids=["subnet-1", "subnet-2"],
         security_group_ids=["sg-1"],
         model_key_arn="arn:aws:kms:us-east-1:111122223333:key/1",
+        data_key_arn="arn:aws:kms:us-east-1:111122223333:key/2",
         raw_bucket=CONFIG.bucket_name("raw"),
         processed_bucket=CONFIG.bucket_name("processed"),
         model_bucket=CONFIG.bucket_name("models"),
