@@ -23,6 +23,10 @@ SAGEMAKER_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 }
 
 
+#: Key prefix of the flow logs in their bucket (the bucket's owner expires it).
+FLOW_LOG_PREFIX = "vpc-flow-logs/"
+
+
 class IsolatedVpc(Construct):
     """Private isolated subnets only: no NAT gateway, no internet gateway.
 
@@ -61,16 +65,12 @@ class IsolatedVpc(Construct):
             create_internet_gateway=False,
             restrict_default_security_group=False,
             subnet_configuration=[
-                ec2.SubnetConfiguration(
-                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20
-                )
+                ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=20)
             ],
-            gateway_endpoints={
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
-            },
+            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
             flow_logs={
                 "AllTraffic": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_s3(flow_log_bucket, "vpc-flow-logs/"),
+                    destination=ec2.FlowLogDestination.to_s3(flow_log_bucket, FLOW_LOG_PREFIX),
                     traffic_type=ec2.FlowLogTrafficType.ALL,
                 )
             },

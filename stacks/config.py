@@ -32,7 +32,8 @@ class NetworkConfig:
     #: AZ). Off means jobs in the VPC cannot reach SageMaker, STS, ECR, Logs...
     #: so only turn it off for a stack set that never runs jobs.
     interface_endpoints: bool = True
-    #: Days before VPC flow log objects expire from the log bucket.
+    #: Days before VPC flow log objects expire from the access-log bucket (the
+    #: platform's only log store; SageMaker creates its job log groups itself).
     flow_log_retention_days: int = 90
 
 
@@ -184,12 +185,15 @@ class PipelineConfig:
         if not 1 <= self.max_parallel_training_jobs <= self.max_training_jobs:
             raise ConfigError("max_parallel_training_jobs must be between 1 and max_training_jobs")
         if self.warm_start_type not in ("IdenticalDataAndAlgorithm", "TransferLearning"):
-            raise ConfigError(f"warm_start_type {self.warm_start_type!r} must be IdenticalDataAndAlgorithm"
-                              " or TransferLearning")
+            raise ConfigError(
+                f"warm_start_type {self.warm_start_type!r} must be IdenticalDataAndAlgorithm or TransferLearning"
+            )
         for r in self.tuning_ranges:
             if not r.min_value < r.max_value or (r.scaling == "Logarithmic" and r.min_value <= 0):
-                raise ConfigError(f"tuning range {r.name} [{r.min_value}, {r.max_value}] with {r.scaling}"
-                                  " scaling needs min < max (and min > 0 for Logarithmic)")
+                raise ConfigError(
+                    f"tuning range {r.name} [{r.min_value}, {r.max_value}] with {r.scaling}"
+                    " scaling needs min < max (and min > 0 for Logarithmic)"
+                )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,8 +211,6 @@ class PlatformConfig:
     data: DataConfig = field(default_factory=DataConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
-    #: Days CloudWatch log groups created by the platform keep their events.
-    log_retention_days: int = 90
     #: Cost-allocation tags on every resource.
     tags: tuple[tuple[str, str], ...] = (("CostCenter", "ml-platform"),)
 
@@ -265,16 +267,16 @@ ENVIRONMENTS: dict[str, PlatformConfig] = {
     # minimum for some features, so two AZs; short retention; cheap.
     "dev": PlatformConfig(
         name="dev",
-        network=NetworkConfig(availability_zones=_zones("us-east-1", 2)),
-        log_retention_days=30,
+        network=NetworkConfig(availability_zones=_zones("us-east-1", 2), flow_log_retention_days=30),
         workloads=WorkloadConfig(endpoint_mode="serverless"),
         tags=(("CostCenter", "ml-platform"), ("Environment", "dev")),
     ),
     "prod": PlatformConfig(
         name="prod",
-        network=NetworkConfig(cidr="10.41.0.0/16", availability_zones=_zones("us-east-1", 3)),
+        network=NetworkConfig(
+            cidr="10.41.0.0/16", availability_zones=_zones("us-east-1", 3), flow_log_retention_days=365
+        ),
         data=DataConfig(noncurrent_version_expiration_days=90),
-        log_retention_days=365,
         # Two instances minimum: a canary of 25% needs a fleet to be a part of,
         # and one instance per AZ keeps serving through an AZ outage.
         workloads=WorkloadConfig(endpoint_mode="real-time", min_instances=2, max_instances=4),

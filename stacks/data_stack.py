@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs import compliance as nag
+from constructs.isolated_vpc import FLOW_LOG_PREFIX
 from constructs.platform_key import PlatformKey
 from constructs.secure_bucket import SecureBucket
 
@@ -52,6 +53,11 @@ class DataStack(cdk.Stack):
             noncurrent_version_expiration_days=1,
             abort_incomplete_upload_days=data.abort_incomplete_upload_days,
         ).bucket
+        self.access_logs.add_lifecycle_rule(
+            id="flow-logs",
+            prefix=FLOW_LOG_PREFIX,
+            expiration=cdk.Duration.days(config.network.flow_log_retention_days),
+        )
 
         common = {
             "access_logs": self.access_logs,

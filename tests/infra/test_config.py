@@ -12,7 +12,7 @@ from stacks.config import ENVIRONMENTS, ConfigError, NetworkConfig, PlatformConf
 def test_dev_and_prod_exist_and_differ_in_cost_knobs() -> None:
     dev, prod = ENVIRONMENTS["dev"], ENVIRONMENTS["prod"]
     assert len(dev.network.availability_zones) < len(prod.network.availability_zones)
-    assert dev.log_retention_days < prod.log_retention_days
+    assert dev.network.flow_log_retention_days < prod.network.flow_log_retention_days
 
 
 def test_unknown_environment_names_the_choices() -> None:
@@ -51,3 +51,12 @@ def test_names_are_prefixed_and_deterministic() -> None:
     assert config.bucket_name("raw") == "mlp-dev-raw-111122223333-us-east-1"
     assert config.pipeline_name.startswith(config.prefix)
     assert config.arn("sagemaker", "pipeline/x") == "arn:aws:sagemaker:us-east-1:111122223333:pipeline/x"
+
+
+def test_flow_logs_expire_after_the_configured_days(platform_templates: dict[str, dict]) -> None:
+    # GIVEN the dev platform WHEN its access-log bucket is synthesized THEN flow logs expire per config
+    (bucket,) = [r for r in platform_templates["data"]["Resources"].values() if r["Type"] == "AWS::S3::Bucket"
+                 and r["Properties"]["BucketName"] == ENVIRONMENTS["dev"].bucket_name("access-logs")]
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["flow-logs"]["Prefix"] == "vpc-flow-logs/"
+    assert rules["flow-logs"]["ExpirationInDays"] == ENVIRONMENTS["dev"].network.flow_log_retention_days
