@@ -91,7 +91,11 @@ class ExecutionRole(Construct):
         conditions: dict | None = None,
         wildcard_reason: str | None = None,
     ) -> None:
-        """Add one Allow statement; a resource with ``*`` needs ``wildcard_reason``."""
+        """Add one Allow statement.
+
+        A resource ending in ``*`` needs ``wildcard_reason``; ``Resource: "*"`` is
+        only for :data:`NO_RESOURCE_LEVEL_ACTIONS` and is explained by ``STAR_REASON``.
+        """
         if any("*" in action for action in actions):
             raise ValueError(f"{self.node.path}: {sid}: wildcard actions are never granted: {list(actions)}")
         if "*" in resources and not set(actions) <= NO_RESOURCE_LEVEL_ACTIONS:
@@ -100,7 +104,7 @@ class ExecutionRole(Construct):
                 f" name the ARNs of {sorted(set(actions) - NO_RESOURCE_LEVEL_ACTIONS)}"
             )
         wildcards = [r for r in resources if "*" in r]
-        if wildcards and not wildcard_reason:
+        if any(r != "*" for r in wildcards) and not wildcard_reason:
             raise ValueError(
                 f"{self.node.path}: {sid}: resources {wildcards} contain '*'; pass wildcard_reason explaining"
                 " why no narrower ARN exists"
@@ -124,8 +128,7 @@ class ExecutionRole(Construct):
             f"Read{name}",
             ["s3:GetObject", "s3:GetObjectVersion"],
             [f"{bucket_arn}/{prefix}*"],
-            wildcard_reason=f"Objects under {prefix or 'the root of'} a bucket of the platform; object"
-            " keys are chosen at run time",
+            wildcard_reason=_objects_reason(prefix),
         )
         self.allow(
             f"List{name}",
@@ -142,8 +145,7 @@ class ExecutionRole(Construct):
             f"Write{name}",
             ["s3:PutObject", "s3:AbortMultipartUpload"],
             [f"{bucket_arn}/{prefix}*"],
-            wildcard_reason=f"Objects under {prefix or 'the root of'} a bucket of the platform; object"
-            " keys are chosen at run time",
+            wildcard_reason=_objects_reason(prefix),
         )
         self._grant_key(f"Encrypt{name}", key_arn, ["kms:GenerateDataKey", "kms:Decrypt"])
 
@@ -191,8 +193,6 @@ class ExecutionRole(Construct):
             ["cloudwatch:PutMetricData"],
             ["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
-            wildcard_reason="cloudwatch:PutMetricData has no resource-level permissions; the"
-            f" cloudwatch:namespace condition limits it to {namespace}",
         )
 
     def grant_image_pull(self, repository_arns: Sequence[str]) -> None:
@@ -201,8 +201,6 @@ class ExecutionRole(Construct):
             "EcrAuth",
             ["ecr:GetAuthorizationToken"],
             ["*"],
-            wildcard_reason="ecr:GetAuthorizationToken has no resource-level permissions; pulls are limited"
-            " to the named repositories by the next statement",
         )
         self.allow(
             "EcrPull",
@@ -224,7 +222,6 @@ class ExecutionRole(Construct):
                 "ec2:DescribeVpcs",
             ],
             ["*"],
-            wildcard_reason="EC2 Describe actions have no resource-level permissions and return metadata only",
         )
         self.allow(
             "VpcEniCreate",
@@ -257,6 +254,10 @@ class ExecutionRole(Construct):
             arns,
             conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
         )
+
+
+def _objects_reason(prefix: str) -> str:
+    return f"Objects under {prefix or 'the root of'} a bucket of the platform; object keys are chosen at run time"
 
 
 def _alnum(text: str) -> str:
