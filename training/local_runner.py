@@ -375,7 +375,8 @@ def run_processing(script: str, *, timeout: float | None = DEFAULT_TIMEOUT, capt
     return prepare_processing(script, **kwargs).run(timeout=timeout, capture=capture)
 
 
-def _pairs(values: Sequence[str], flag: str) -> dict[str, str]:
+def parse_pairs(values: Sequence[str], flag: str) -> dict[str, str]:
+    """``["a=1", "b=2"]`` -> ``{"a": "1", "b": "2"}``; a bad item exits naming the flag."""
     out = {}
     for value in values:
         name, sep, rest = value.partition("=")
@@ -407,15 +408,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     if options.processing:
-        result = run_processing(options.entry_point, inputs=_pairs(options.input, "--input"), outputs=options.output,
+        result = run_processing(options.entry_point, inputs=parse_pairs(options.input, "--input"),
+                                outputs=options.output,
                                 args=options.args, source_dir=options.source_dir, root=options.root,
                                 timeout=options.timeout, capture=False)
         outputs = json.dumps({k: str(v) for k, v in result.outputs.items()})
         print(f"local_runner: exit {result.returncode}; outputs {outputs}", file=sys.stderr)
         return result.returncode or 0
-    channels = _pairs(options.channel, "--channel")
-    common = dict(hyperparameters=_pairs(options.hp, "--hp"), source_dir=options.source_dir,
-                  checkpoint=options.checkpoint, content_types=_pairs(options.content_type, "--content-type"))
+    channels = parse_pairs(options.channel, "--channel")
+    common = dict(hyperparameters=parse_pairs(options.hp, "--hp"), source_dir=options.source_dir,
+                  checkpoint=options.checkpoint, content_types=parse_pairs(options.content_type, "--content-type"))
     if options.hosts > 1:
         hosts = [f"algo-{i + 1}" for i in range(options.hosts)]
         results = run_cluster(options.entry_point, host_channels=dict.fromkeys(hosts, channels), root=options.root,

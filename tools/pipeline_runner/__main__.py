@@ -15,18 +15,9 @@ from pathlib import Path
 
 from tools.pipeline_runner import LocalStorage, PipelineError, RunOptions, S3Storage, load_pipeline, run_pipeline
 from tools.pipeline_runner.runner import iter_steps, preflight, resolve_parameters
+from training.local_runner import parse_pairs
 
 DEFAULT_TEMPLATE = "cdk.out/MlPlatform-dev-pipeline.template.json"
-
-
-def _pairs(values: list[str], flag: str) -> dict[str, str]:
-    out = {}
-    for value in values:
-        name, sep, rest = value.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"error: {flag} expects NAME=VALUE, got {value!r}")
-        out[name] = rest
-    return out
 
 
 def _clients(endpoint: str, region: str) -> dict:
@@ -59,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             loaded = load_pipeline(args.template)
             preflight(loaded.definition)
-            parameters = resolve_parameters(loaded.definition, _pairs(args.param, "--param"))
+            parameters = resolve_parameters(loaded.definition, parse_pairs(args.param, "--param"))
             print(f"{loaded.name}: {len(loaded.tokens)} CloudFormation tokens (placeholders without --endpoint-url)")
             print("parameters: " + json.dumps(parameters))
             for step in iter_steps(loaded.definition.get("Steps", [])):
@@ -72,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             storage, cfn, sm = LocalStorage(args.local_s3), None, None
         else:
             parser.error("give --endpoint-url, --local-s3 or --check")
-        options = RunOptions(parameters=_pairs(args.param, "--param"), static_hyperparameters=_pairs(args.hp, "--hp"),
+        options = RunOptions(parameters=parse_pairs(args.param, "--param"),
+                             static_hyperparameters=parse_pairs(args.hp, "--hp"),
                              seed=args.seed, execution_id=args.execution_id)
         execution = run_pipeline(args.template, storage=storage, cloudformation=cfn, sagemaker=sm, options=options,
                                  work_dir=args.work_dir, account=args.account, region=args.region)
