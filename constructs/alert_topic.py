@@ -17,6 +17,8 @@ class AlertTopic(Construct):
     ``alarm_name_prefix`` and rules whose names start with ``rule_name_prefix``.
     The key's policy must let the same services use the key (``PlatformKey.allow_service``).
 
+    :param topic_name: physical name, so that the key's policy (in another
+        stack) can name the topic's ARN without a reference back to this stack.
     :param key: KMS key encrypting messages at rest.
     :param display_name: shown in e-mail notifications.
     :param alarm_name_prefix: CloudWatch alarms allowed to publish.
@@ -28,6 +30,7 @@ class AlertTopic(Construct):
         scope: Construct,
         id: str,
         *,
+        topic_name: str,
         key: kms.IKey,
         display_name: str,
         alarm_name_prefix: str,
@@ -35,7 +38,11 @@ class AlertTopic(Construct):
     ) -> None:
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
-        self.topic = sns.Topic(self, "Topic", display_name=display_name, master_key=key, enforce_ssl=True)
+        self.topic = sns.Topic(
+            self, "Topic", topic_name=topic_name, display_name=display_name, master_key=key, enforce_ssl=True
+        )
+        #: The ARN as a plain string: usable in policies of stacks this one depends on.
+        self.topic_arn = f"arn:aws:sns:{stack.region}:{stack.account}:{topic_name}"
         sources = {
             "cloudwatch.amazonaws.com": f"arn:aws:cloudwatch:{stack.region}:{stack.account}:alarm:{alarm_name_prefix}*",
             "events.amazonaws.com": f"arn:aws:events:{stack.region}:{stack.account}:rule/{rule_name_prefix}*",

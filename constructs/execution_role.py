@@ -31,6 +31,8 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSubnets",
         "ec2:DescribeVpcs",
+        "kms:ListAliases",
+        "kms:ListKeys",
         "sagemaker:ListModelPackages",
         "sagemaker:ListModelPackageGroups",
     }
@@ -47,6 +49,10 @@ class ExecutionRole(Construct):
 
     :param assumed_by: service principal allowed to assume the role; default SageMaker.
         The trust is limited to the role's own account with ``aws:SourceAccount``.
+        A principal object (e.g. the account with an MFA condition, for a role
+        people assume) is trusted as given.
+    :param role_name: physical name; default a generated one. The data
+        perimeter names roles by ARN, so platform roles have fixed names.
     :param description: what the principal does; shown in IAM.
     :param max_session_hours: maximum session length; default 12 (the longest
         SageMaker job phase that refreshes credentials).
@@ -58,18 +64,22 @@ class ExecutionRole(Construct):
         id: str,
         *,
         description: str,
-        assumed_by: str = SAGEMAKER,
+        assumed_by: str | iam.IPrincipal = SAGEMAKER,
+        role_name: str | None = None,
         max_session_hours: int = 12,
     ) -> None:
         super().__init__(scope, id)
         account = cdk.Stack.of(self).account
+        if isinstance(assumed_by, str):
+            assumed_by = iam.ServicePrincipal(assumed_by).with_conditions(
+                {"StringEquals": {"aws:SourceAccount": account}}
+            )
         self.role = iam.Role(
             self,
             "Role",
+            role_name=role_name,
             description=description,
-            assumed_by=iam.ServicePrincipal(assumed_by).with_conditions(
-                {"StringEquals": {"aws:SourceAccount": account}}
-            ),
+            assumed_by=assumed_by,
             max_session_duration=cdk.Duration.hours(max_session_hours),
         )
         self.policy = iam.ManagedPolicy(

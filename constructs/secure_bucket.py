@@ -5,9 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+#: Every S3 action that reads, writes, lists or deletes the data of a bucket.
+#: This is a Deny, so prefixes can only refuse more, never grant; the IAM
+#: evaluator tests check that every object and listing action of the Service
+#: Authorization Reference falls under one of them.
+DATA_ACTIONS = (
+    "s3:DeleteObject*",
+    "s3:GetObject*",
+    "s3:ListBucket*",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject*",
+    "s3:ReplicateDelete",
+    "s3:ReplicateObject",
+    "s3:ReplicateTags",
+    "s3:RestoreObject",
+    "s3:AbortMultipartUpload",
+)
 
 
 class SecureBucket(Construct):
@@ -23,6 +41,9 @@ class SecureBucket(Construct):
     :param expiration_days: delete current versions after this many days (logs only).
     :param noncurrent_version_expiration_days: how long overwritten/deleted versions stay.
     :param abort_incomplete_upload_days: how long failed multipart uploads are billed.
+    :param admitted_principals: role ARNs of the data perimeter; the bucket policy
+        denies its data to every other principal, whatever that principal's IAM
+        policies allow. ``None`` (the access-log bucket only) adds no such denial.
     """
 
     def __init__(
@@ -37,6 +58,7 @@ class SecureBucket(Construct):
         expiration_days: int | None = None,
         noncurrent_version_expiration_days: int = 30,
         abort_incomplete_upload_days: int = 7,
+        admitted_principals: Sequence[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         if encryption_key is None and access_logs is not None:
@@ -70,3 +92,16 @@ class SecureBucket(Construct):
                 )
             ],
         )
+        if admitted_principals is not None:
+            if not admitted_principals:
+                raise ValueError(f"{self.node.path}: admitted_principals is empty, so nobody could read the data")
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenyDataOutsidePerimeter",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=list(DATA_ACTIONS),
+                    resources=[self.bucket.bucket_arn, self.bucket.arn_for_objects("*")],
+                    conditions={"ArnNotEquals": {"aws:PrincipalArn": sorted(set(admitted_principals))}},
+                )
+            )

@@ -57,8 +57,8 @@ class AccessStack(cdk.Stack):
         )
         image_repos = [repository_arn(xgboost_image_uri(config.region))]
 
-        def job_role(id: str, description: str, log_group: str) -> ExecutionRole:
-            role = ExecutionRole(self, id, description=description)
+        def job_role(id: str, description: str, log_group: str, purpose: str) -> ExecutionRole:
+            role = ExecutionRole(self, id, description=description, role_name=config.role_name(purpose))
             role.grant_logs(log_group)
             role.grant_metrics(log_group)
             role.grant_image_pull(image_repos)
@@ -69,6 +69,7 @@ class AccessStack(cdk.Stack):
             "ProcessingJobRole",
             "ML platform: processing jobs (preprocess, evaluate)",
             JOB_LOG_GROUPS["processing"],
+            "processing",
         )
         self.processing_role.grant_read(raw, data_key)
         self.processing_role.grant_write(processed, data_key, prefix=CHANNELS_PREFIX)
@@ -78,25 +79,30 @@ class AccessStack(cdk.Stack):
         self.processing_role.grant_write(models, model_key, prefix=EVALUATION_PREFIX)
 
         self.training_role = job_role(
-            "TrainingJobRole", "ML platform: XGBoost training and tuning jobs", JOB_LOG_GROUPS["training"]
+            "TrainingJobRole", "ML platform: XGBoost training and tuning jobs", JOB_LOG_GROUPS["training"], "training"
         )
         self.training_role.grant_read(processed, data_key, prefix=CHANNELS_PREFIX)
         self.training_role.grant_write(models, model_key, prefix=TRAINING_PREFIX)
         self.training_role.grant_read_write(models, model_key, prefix=CHECKPOINTS_PREFIX)
 
         self.hosting_role = job_role(
-            "HostingRole", "ML platform: models behind real-time endpoints", JOB_LOG_GROUPS["hosting"]
+            "HostingRole", "ML platform: models behind real-time endpoints", JOB_LOG_GROUPS["hosting"], "hosting"
         )
         self.hosting_role.grant_read(models, model_key, prefix=TRAINING_PREFIX)
         self.hosting_role.grant_write(models, model_key, prefix=DATA_CAPTURE_PREFIX)
 
         self.pipeline_role = ExecutionRole(
-            self, "PipelineExecutionRole", description="ML platform: SageMaker Pipelines execution"
+            self,
+            "PipelineExecutionRole",
+            description="ML platform: SageMaker Pipelines execution",
+            role_name=config.role_name("pipeline"),
         )
         self._grant_pipeline_jobs(self.pipeline_role)
         self.pipeline_role.grant_read(models, model_key, prefix=EVALUATION_PREFIX)
 
-        self.notebook_role = ExecutionRole(self, "NotebookRole", description="ML platform: notebook user")
+        self.notebook_role = ExecutionRole(
+            self, "NotebookRole", description="ML platform: notebook user", role_name=config.role_name("notebook")
+        )
         self.notebook_role.grant_read_write(raw, data_key)
         self.notebook_role.grant_read(processed, data_key, prefix=CHANNELS_PREFIX)
         self.notebook_role.grant_read(models, model_key, prefix=EVALUATION_PREFIX)

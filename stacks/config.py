@@ -56,6 +56,33 @@ class DataConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PerimeterConfig:
+    """The data perimeter: the only principals the keys and data buckets let in.
+
+    Key policies and bucket policies name these roles; every other principal of
+    the account is refused, whatever its own IAM policies say (an administrator
+    with ``*`` on ``*`` included). Empty ARNs mean the platform creates the role.
+    """
+
+    #: Role that administers the platform's keys (policy, rotation, disabling,
+    #: scheduled deletion). Default: ``<prefix>-key-admin``, created by the data
+    #: stack and assumable with MFA by account principals that IAM allows to.
+    #: A role named here must exist before the data stack deploys (KMS refuses
+    #: key policies naming unknown principals).
+    key_admin_role_arn: str = ""
+    #: Role for emergencies: reads every data bucket through the perimeter.
+    #: Default: ``<prefix>-break-glass``, assumable only with MFA; alert on its use.
+    break_glass_role_arn: str = ""
+    #: Further roles of this account let through to the raw bucket and the data
+    #: key, e.g. the role of an ingestion job that uploads raw data.
+    raw_data_writer_role_arns: tuple[str, ...] = ()
+    #: Qualifier of the CDK bootstrap whose CloudFormation execution role deploys
+    #: the stacks; it manages the keys (never deletes them) and creates grants
+    #: for the endpoint and notebook volumes.
+    cdk_qualifier: str = "hnb659fds"
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkloadConfig:
     """The notebook, the model registry and the endpoint: the knobs that cost money while idle.
 
@@ -209,6 +236,7 @@ class PlatformConfig:
     region: str = "us-east-1"
     network: NetworkConfig = field(default_factory=NetworkConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    perimeter: PerimeterConfig = field(default_factory=PerimeterConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
     #: Cost-allocation tags on every resource.
@@ -222,6 +250,12 @@ class PlatformConfig:
             )
         if not re.fullmatch(r"\d{12}", self.account):
             raise ConfigError(f"account {self.account!r} must be a 12-digit AWS account ID (-c account=...)")
+        for arn in self._named_perimeter_roles():
+            if not re.fullmatch(rf"arn:aws:iam::{self.account}:role/[\w+=,.@/-]+", arn):
+                raise ConfigError(
+                    f"perimeter role {arn!r} must be an IAM role ARN of account {self.account}"
+                    " (arn:aws:iam::<account>:role/<name>); the perimeter admits no other account"
+                )
         zones = self.network.availability_zones
         if not zones or any(not z.startswith(self.region) for z in zones):
             raise ConfigError(
@@ -253,6 +287,32 @@ class PlatformConfig:
         if service == "iam":
             return f"arn:aws:iam::{self.account}:{resource}"
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
+
+    def role_name(self, purpose: str) -> str:
+        """Roles have fixed names so that key and bucket policies of the data stack
+        can name the roles of stacks deployed after it, without a reference cycle."""
+        return f"{self.prefix}-{purpose}"
+
+    def role_arn(self, purpose: str) -> str:
+        return self.arn("iam", f"role/{self.role_name(purpose)}")
+
+    @property
+    def key_admin_role_arn(self) -> str:
+        return self.perimeter.key_admin_role_arn or self.role_arn("key-admin")
+
+    @property
+    def break_glass_role_arn(self) -> str:
+        return self.perimeter.break_glass_role_arn or self.role_arn("break-glass")
+
+    @property
+    def deployer_role_arn(self) -> str:
+        """The CloudFormation execution role that ``cdk bootstrap`` creates."""
+        qualifier = self.perimeter.cdk_qualifier
+        return self.arn("iam", f"role/cdk-{qualifier}-cfn-exec-role-{self.account}-{self.region}")
+
+    def _named_perimeter_roles(self) -> list[str]:
+        p = self.perimeter
+        return [a for a in (p.key_admin_role_arn, p.break_glass_role_arn, *p.raw_data_writer_role_arns) if a]
 
     def stack_name(self, unit: str) -> str:
         return f"MlPlatform-{self.name}-{unit}"

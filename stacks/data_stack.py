@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs import compliance as nag
+from constructs.execution_role import ExecutionRole
 from constructs.isolated_vpc import FLOW_LOG_PREFIX
-from constructs.platform_key import PlatformKey
+from constructs.platform_key import USE_ACTIONS, PlatformKey
 from constructs.secure_bucket import SecureBucket
 
+from stacks import perimeter
 from stacks.config import PlatformConfig
+
+#: People assume the perimeter's own roles only with MFA, for at most an hour.
+_PEOPLE_SESSION_HOURS = 1
 
 
 class DataStack(cdk.Stack):
@@ -19,28 +25,46 @@ class DataStack(cdk.Stack):
     * ``data_key``: raw and processed data; who can read training data.
     * ``model_key``: model artifacts, checkpoints, endpoint data capture, job volumes.
     * ``logs_key``: CloudWatch log groups and the alarm topic.
+
+    The keys and the data buckets form the data perimeter (``stacks.perimeter``):
+    their policies admit the platform's roles, the key administrator, the
+    deployer and the break-glass role, and nobody else in the account.
     """
 
     def __init__(self, scope: Construct, id: str, *, config: PlatformConfig, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         data = config.data
         prefix = config.prefix
+        self.config = config
 
-        self.data_key = PlatformKey(
-            self, "DataKey", alias=f"{prefix}/data", description="ML platform: raw and processed data"
-        )
-        self.model_key = PlatformKey(
-            self,
-            "ModelKey",
-            alias=f"{prefix}/models",
-            description="ML platform: model artifacts, job volumes, data capture",
-        )
-        self.logs_key = PlatformKey(
-            self, "LogsKey", alias=f"{prefix}/logs", description="ML platform: log groups and notifications"
-        )
+        key_admin = self._key_administrator(config)
+        deployer = iam.ArnPrincipal(config.deployer_role_arn)
+
+        def key(id: str, purpose: str, description: str) -> PlatformKey:
+            return PlatformKey(
+                self,
+                id,
+                alias=f"{prefix}/{purpose}",
+                description=description,
+                administrators=[key_admin],
+                managers=[deployer],
+                users=perimeter.key_users(config, purpose),
+                grant_creators=perimeter.key_granters(config, purpose),
+            )
+
+        self.data_key = key("DataKey", "data", "ML platform: raw and processed data")
+        self.model_key = key("ModelKey", "models", "ML platform: model artifacts, job volumes, data capture")
+        self.logs_key = key("LogsKey", "logs", "ML platform: log groups and notifications")
+        # CloudWatch Logs documents its encryption context (the log group's ARN)
+        # as the binding to this account's log groups.
         self.logs_key.allow_service(
             f"logs.{config.region}.amazonaws.com",
-            source_arn_like=f"arn:aws:logs:{config.region}:{config.account}:log-group:*",
+            actions=USE_ACTIONS,
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": config.arn("logs", "log-group:*"),
+                },
+            },
         )
 
         self.access_logs = SecureBucket(
@@ -68,6 +92,7 @@ class DataStack(cdk.Stack):
             self,
             "RawData",
             bucket_name=config.bucket_name("raw"),
+            admitted_principals=perimeter.bucket_principals(config, "raw"),
             encryption_key=self.data_key.key,
             transitions=[
                 s3.Transition(
@@ -91,6 +116,7 @@ class DataStack(cdk.Stack):
             self,
             "ProcessedData",
             bucket_name=config.bucket_name("processed"),
+            admitted_principals=perimeter.bucket_principals(config, "processed"),
             encryption_key=self.data_key.key,
             transitions=tiering,
             **common,
@@ -99,6 +125,7 @@ class DataStack(cdk.Stack):
             self,
             "ModelArtifacts",
             bucket_name=config.bucket_name("models"),
+            admitted_principals=perimeter.bucket_principals(config, "models"),
             encryption_key=self.model_key.key,
             transitions=tiering,
             **common,
@@ -120,9 +147,48 @@ class DataStack(cdk.Stack):
                 " is retained, so deleted or overwritten objects are recoverable",
                 packs=nag.COMPLIANCE_PACKS,
             )
+        self._break_glass(config)
         for name, bucket in (
             ("RawBucket", self.raw_bucket),
             ("ProcessedBucket", self.processed_bucket),
             ("ModelBucket", self.model_bucket),
         ):
             cdk.CfnOutput(self, name, value=bucket.bucket_name)
+
+    def _key_administrator(self, config: PlatformConfig) -> iam.IPrincipal:
+        """The configured key administrator, or a role people of the account assume with MFA."""
+        if config.perimeter.key_admin_role_arn:
+            return iam.ArnPrincipal(config.perimeter.key_admin_role_arn)
+        admin = ExecutionRole(
+            self,
+            "KeyAdministrator",
+            description="ML platform: administers the platform's KMS keys (never reads data)",
+            role_name=config.role_name("key-admin"),
+            assumed_by=_account_with_mfa(),
+            max_session_hours=_PEOPLE_SESSION_HOURS,
+        )
+        # The key policies grant the administration itself; IAM only lets the
+        # console list the keys.
+        admin.allow("ListKeys", ["kms:ListAliases", "kms:ListKeys"], ["*"])
+        return iam.ArnPrincipal(admin.role_arn)
+
+    def _break_glass(self, config: PlatformConfig) -> None:
+        """A role for emergencies that reads every data bucket; it is inside the perimeter."""
+        if config.perimeter.break_glass_role_arn:
+            return
+        role = ExecutionRole(
+            self,
+            "BreakGlass",
+            description="ML platform: emergency read access to every data bucket (MFA; alert on use)",
+            role_name=config.role_name("break-glass"),
+            assumed_by=_account_with_mfa(),
+            max_session_hours=_PEOPLE_SESSION_HOURS,
+        )
+        for purpose, key in (("raw", self.data_key), ("processed", self.data_key), ("models", self.model_key)):
+            role.grant_read(config.arn("s3", config.bucket_name(purpose)), key.key_arn)
+
+
+def _account_with_mfa() -> iam.IPrincipal:
+    # Trusting the account delegates the choice of who may assume the role to
+    # IAM policies of the account; MFA is required whoever that is.
+    return iam.AccountRootPrincipal().with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}})

@@ -91,6 +91,7 @@ class RegistryStack(cdk.Stack):
         alerts = AlertTopic(
             self,
             "Alerts",
+            topic_name=f"{config.prefix}-alerts",
             key=data.logs_key.key,
             display_name=f"ML platform {config.name}: model approvals and endpoint alarms",
             alarm_name_prefix=f"{config.prefix}-",
@@ -98,11 +99,19 @@ class RegistryStack(cdk.Stack):
         )
         self.topic = alerts.topic
         # The services encrypt the message with the topic's key when they
-        # publish; AWS documents this key policy statement without conditions,
-        # and the topic policy above limits who may publish to this account's
-        # named alarms and rules.
-        for service in alerts.sources:
-            data.logs_key.allow_service(service)
+        # publish: bound, like the topic policy, to this account's named alarms
+        # and rules, and to this topic by SNS's encryption context.
+        for service, source_arn in alerts.sources.items():
+            data.logs_key.allow_service(
+                service,
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": config.account,
+                        "kms:EncryptionContext:aws:sns:topicArn": alerts.topic_arn,
+                    },
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                },
+            )
 
         rule = events.Rule(
             self,

@@ -60,3 +60,12 @@ def test_flow_logs_expire_after_the_configured_days(platform_templates: dict[str
     rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert rules["flow-logs"]["Prefix"] == "vpc-flow-logs/"
     assert rules["flow-logs"]["ExpirationInDays"] == ENVIRONMENTS["dev"].network.flow_log_retention_days
+
+
+def test_perimeter_roles_must_belong_to_the_account() -> None:
+    # GIVEN a break-glass role of another account WHEN the environment is built THEN it is refused
+    from stacks.config import PerimeterConfig
+
+    foreign = PerimeterConfig(break_glass_role_arn="arn:aws:iam::999999999999:role/admin")
+    with pytest.raises(ConfigError, match=r"perimeter role .*999999999999.* must be an IAM role ARN of account"):
+        PlatformConfig(name="dev", perimeter=foreign)

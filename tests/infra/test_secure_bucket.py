@@ -81,3 +81,29 @@ def test_refuses_sse_s3_for_a_data_bucket() -> None:
     logs = SecureBucket(stack, "Logs", encryption_key=None, access_logs=None).bucket
     with pytest.raises(ValueError, match=r"SSE-S3 is reserved for the access-log bucket; pass encryption_key"):
         SecureBucket(stack, "Data", encryption_key=None, access_logs=logs)
+
+
+def _perimeter_statement(admitted: list[str]) -> dict:
+    stack = new_stack()
+    logs = SecureBucket(stack, "Logs", encryption_key=None, access_logs=None, expiration_days=30).bucket
+    SecureBucket(stack, "Data", encryption_key=kms.Key(stack, "Key", enable_key_rotation=True),
+                 access_logs=logs, admitted_principals=admitted)
+    policies = Template.from_stack(stack).find_resources("AWS::S3::BucketPolicy")
+    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    return next(s for s in statements if s.get("Sid") == "DenyDataOutsidePerimeter")
+
+
+def test_bucket_denies_its_data_to_principals_outside_the_perimeter() -> None:
+    # GIVEN a data bucket admitting two roles
+    roles = ["arn:aws:iam::111122223333:role/b", "arn:aws:iam::111122223333:role/a"]
+    statement = _perimeter_statement(roles)
+    # THEN everybody else is denied reads, writes and listings of bucket and objects
+    assert statement["Effect"] == "Deny" and statement["Principal"] == {"AWS": "*"}
+    assert {"s3:GetObject*", "s3:PutObject*", "s3:ListBucket*", "s3:DeleteObject*"} <= set(statement["Action"])
+    assert statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": sorted(roles)}}
+    assert len(statement["Resource"]) == 2
+
+
+def test_an_empty_perimeter_is_refused() -> None:
+    with pytest.raises(ValueError, match="admitted_principals is empty"):
+        _perimeter_statement([])

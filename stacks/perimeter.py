@@ -1,0 +1,64 @@
+"""The data perimeter: which of the platform's roles each key and each data bucket admits.
+
+The access stack grants each role exactly what it does (object prefixes, key
+use through S3 only); the perimeter is the second lock, on the resources
+themselves: a principal that is not listed here is refused by the key policy
+and the bucket policy even if its own IAM policies allow everything.
+
+Roles are named by ``PlatformConfig.role_name`` so that these lists are plain
+ARNs, known before the access stack exists.
+"""
+
+from __future__ import annotations
+
+from stacks.config import PlatformConfig
+
+#: The platform's machine roles (created by the access stack), by purpose.
+PLATFORM_ROLES = ("processing", "training", "hosting", "pipeline", "notebook")
+
+#: Roles that read or write objects under each key, through S3.
+KEY_USERS = {
+    "data": ("processing", "training", "notebook"),
+    "models": ("processing", "training", "hosting", "pipeline", "notebook"),
+    # Only AWS services (logs, alarms, rules) use the logs key.
+    "logs": (),
+}
+#: Roles that launch SageMaker work whose volumes SageMaker encrypts with a
+#: grant on the key (kms:GrantIsForAWSResource).
+KEY_GRANTERS = {
+    "data": (),
+    "models": ("pipeline", "notebook"),
+    "logs": (),
+}
+#: Roles admitted to each data bucket.
+BUCKET_USERS = {
+    "raw": ("processing", "notebook"),
+    "processed": ("processing", "training", "notebook"),
+    "models": ("processing", "training", "hosting", "pipeline", "notebook"),
+}
+
+
+def key_users(config: PlatformConfig, key: str) -> list[str]:
+    """Principals that may encrypt and decrypt with ``key``: its roles and the break-glass role."""
+    arns = [config.role_arn(purpose) for purpose in KEY_USERS[key]]
+    if key == "data":
+        arns += config.perimeter.raw_data_writer_role_arns
+    return [*arns, config.break_glass_role_arn] if arns else []
+
+
+def key_granters(config: PlatformConfig, key: str) -> list[str]:
+    """Principals that may create grants for AWS resources (job, endpoint and notebook volumes).
+
+    CloudFormation creates the endpoint configuration and the notebook with the
+    model key, so the deployer creates grants on it too.
+    """
+    arns = [config.role_arn(purpose) for purpose in KEY_GRANTERS[key]]
+    return [*arns, config.deployer_role_arn] if arns else []
+
+
+def bucket_principals(config: PlatformConfig, bucket: str) -> list[str]:
+    """Principals a data bucket admits; every other principal is denied its objects."""
+    arns = [config.role_arn(purpose) for purpose in BUCKET_USERS[bucket]]
+    if bucket == "raw":
+        arns += config.perimeter.raw_data_writer_role_arns
+    return [*arns, config.break_glass_role_arn]

@@ -1,0 +1,89 @@
+"""The data perimeter's wiring: fixed role names, and key and bucket policies that name those roles.
+
+Whether the policies decide as intended is proven by the IAM evaluator tests;
+these tests check that the names on both sides agree.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks import perimeter
+from stacks.config import ENVIRONMENTS
+from stacks.platform import Platform
+from tests.infra.conftest import synth_platform
+
+CONFIG = ENVIRONMENTS["dev"]
+
+
+def _resources(templates: dict[str, dict], kind: str) -> dict[str, dict]:
+    return {
+        logical_id: resource
+        for template in templates.values()
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def test_every_platform_role_has_the_name_the_perimeter_uses(platform_templates: dict[str, dict]) -> None:
+    names = {r["Properties"].get("RoleName") for r in _resources(platform_templates, "AWS::IAM::Role").values()}
+    expected = {CONFIG.role_name(purpose) for purpose in (*perimeter.PLATFORM_ROLES, "key-admin", "break-glass")}
+    assert expected <= names
+
+
+def _key_policy(templates: dict[str, dict], alias: str) -> list[dict]:
+    aliases = _resources(templates, "AWS::KMS::Alias")
+    target = next(a["Properties"]["TargetKeyId"]["Fn::GetAtt"][0] for a in aliases.values()
+                  if a["Properties"]["AliasName"] == f"alias/{CONFIG.prefix}/{alias}")
+    return templates["data"]["Resources"][target]["Properties"]["KeyPolicy"]["Statement"]
+
+
+@pytest.mark.parametrize("key", ["data", "models"])
+def test_each_key_admits_exactly_its_users(platform_templates: dict[str, dict], key: str) -> None:
+    statements = {s["Sid"]: s for s in _key_policy(platform_templates, key)}
+    users = statements["KeyUseByPlatformRoles"]["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    assert users == sorted(perimeter.key_users(CONFIG, key))
+    assert CONFIG.break_glass_role_arn in users
+    # The hosting role never touches raw or processed data.
+    assert (CONFIG.role_arn("hosting") in users) == (key == "models")
+
+
+def test_the_logs_key_admits_no_role_and_only_bound_services(platform_templates: dict[str, dict]) -> None:
+    statements = _key_policy(platform_templates, "logs")
+    assert "KeyUseByPlatformRoles" not in {s["Sid"] for s in statements}
+    for statement in statements:
+        if "Service" in statement["Principal"]:
+            assert statement["Condition"], statement["Sid"]
+
+
+def test_people_assume_the_perimeter_roles_with_mfa_only(platform_templates: dict[str, dict]) -> None:
+    for role in _resources(platform_templates, "AWS::IAM::Role").values():
+        if role["Properties"].get("RoleName") in (CONFIG.role_name("key-admin"), CONFIG.role_name("break-glass")):
+            (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+            assert role["Properties"]["MaxSessionDuration"] == 3600
+
+
+def test_configured_roles_replace_the_created_ones() -> None:
+    # GIVEN an environment that brings its own key administrator and break-glass role
+    from dataclasses import replace
+
+    from stacks.config import PerimeterConfig
+
+    admin = "arn:aws:iam::111122223333:role/security/key-admin"
+    glass = "arn:aws:iam::111122223333:role/security/break-glass"
+    config = replace(CONFIG, perimeter=PerimeterConfig(key_admin_role_arn=admin, break_glass_role_arn=glass))
+    # WHEN synthesized
+    _, platform = synth_platform(config)
+    template = _data_template(platform)
+    # THEN the data stack creates neither role and its policies name the given ones
+    names = {r["Properties"].get("RoleName") for r in template["Resources"].values()
+             if r["Type"] == "AWS::IAM::Role"}
+    assert not names & {config.role_name("key-admin"), config.role_name("break-glass")}
+    assert admin in str(template) and glass in str(template)
+
+
+def _data_template(platform: Platform) -> dict:
+    from aws_cdk.assertions import Template
+
+    return Template.from_stack(platform.data).to_json()
