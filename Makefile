@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK_CLI := $(CURDIR)/node_modules/.bin/cdk
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup synth test test-quick lint bench demo clean
+.PHONY: help setup synth cost test test-quick lint bench demo clean
 
 help:
 	@echo "make demo        set up, synth with every check, deploy to the local emulator, run the pipeline"
@@ -22,6 +22,7 @@ help:
 	@echo "make test        set up, then run the whole test suite (slow end-to-end tests included)"
 	@echo "make test-quick  the suite without the tests marked slow"
 	@echo "make bench       training and inference benchmarks against the reference baselines"
+	@echo "make cost        idle cost per month and cost of one pipeline run, per environment, from the templates"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -39,6 +40,9 @@ setup: $(VENV)/.setup-stamp node_modules/.setup-stamp
 synth: setup
 	rm -rf cdk.out
 	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)" $(SYNTH_CONTEXT)
+
+cost: setup
+	$(BIN)/python -m tools.cost
 
 test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile

@@ -23,6 +23,7 @@ class AlertTopic(Construct):
     :param display_name: shown in e-mail notifications.
     :param alarm_name_prefix: CloudWatch alarms allowed to publish.
     :param rule_name_prefix: EventBridge rules allowed to publish.
+    :param budget_name_prefix: AWS Budgets budgets allowed to publish; ``None`` admits none.
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class AlertTopic(Construct):
         display_name: str,
         alarm_name_prefix: str,
         rule_name_prefix: str,
+        budget_name_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
@@ -47,6 +49,9 @@ class AlertTopic(Construct):
             "cloudwatch.amazonaws.com": f"arn:aws:cloudwatch:{stack.region}:{stack.account}:alarm:{alarm_name_prefix}*",
             "events.amazonaws.com": f"arn:aws:events:{stack.region}:{stack.account}:rule/{rule_name_prefix}*",
         }
+        if budget_name_prefix is not None:
+            # Budgets are global: their ARNs carry no region.
+            sources["budgets.amazonaws.com"] = f"arn:aws:budgets::{stack.account}:budget/{budget_name_prefix}*"
         for service, source_arn in sources.items():
             self.topic.add_to_resource_policy(
                 iam.PolicyStatement(

@@ -131,6 +131,18 @@ class WorkloadConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BudgetConfig:
+    """The environment's AWS Budgets budget; alerts go to the platform's alert topic."""
+
+    #: Budgeted spend per calendar month, in USD, of resources tagged with this environment.
+    monthly_limit_usd: float = 25.0
+    #: Alert when the month's actual spend passes each percentage of the limit.
+    actual_thresholds_percent: tuple[float, ...] = (50.0, 80.0, 100.0)
+    #: Alert when the month's forecast passes each percentage of the limit.
+    forecast_thresholds_percent: tuple[float, ...] = (100.0,)
+
+
+@dataclass(frozen=True, kw_only=True)
 class TuningRange:
     """One hyperparameter range searched by the tuning job (a name ``training/train.py`` accepts)."""
 
@@ -239,7 +251,9 @@ class PlatformConfig:
     perimeter: PerimeterConfig = field(default_factory=PerimeterConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
-    #: Cost-allocation tags on every resource.
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    #: Cost-allocation tags on every resource, besides ``Project`` and
+    #: ``Environment`` which every environment gets.
     tags: tuple[tuple[str, str], ...] = (("CostCenter", "ml-platform"),)
 
     def __post_init__(self) -> None:
@@ -340,6 +354,8 @@ ENVIRONMENTS: dict[str, PlatformConfig] = {
         # Two instances minimum: a canary of 25% needs a fleet to be a part of,
         # and one instance per AZ keeps serving through an AZ outage.
         workloads=WorkloadConfig(endpoint_mode="real-time", min_instances=2, max_instances=4),
+        # Two ml.m5.large endpoint instances around the clock are about $170 of it.
+        budget=BudgetConfig(monthly_limit_usd=500.0),
         tags=(("CostCenter", "ml-platform"), ("Environment", "prod")),
     ),
 }

@@ -84,6 +84,7 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         registry=registry,
         endpoint=endpoint,
     )
-    for key, value in (("Project", config.project), *config.tags):
+    # Cost-allocation tags: the budget selects this environment's costs by "Environment".
+    for key, value in (("Project", config.project), ("Environment", config.name), *config.tags):
         cdk.Tags.of(app).add(key, value)
     return platform

@@ -11,6 +11,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 from constructs.alert_topic import AlertTopic
+from constructs.cost_budget import CostBudget
 
 from stacks.config import PlatformConfig
 from stacks.data_stack import DataStack
@@ -67,10 +68,11 @@ class _TopicTarget:
 
 
 class RegistryStack(cdk.Stack):
-    """The group the pipeline registers versions in, and the platform's alert topic.
+    """The group the pipeline registers versions in, the platform's alert topic and its budget.
 
-    The topic also receives the endpoint's alarms; it lives here because the
-    registry is the first workload stack every environment has.
+    The topic also receives the endpoint's alarms and the budget's alerts; it
+    lives here because the registry is the first workload stack every
+    environment has.
     """
 
     def __init__(self, scope: Construct, id: str, *, config: PlatformConfig, data: DataStack, **kwargs) -> None:
@@ -96,6 +98,7 @@ class RegistryStack(cdk.Stack):
             display_name=f"ML platform {config.name}: model approvals and endpoint alarms",
             alarm_name_prefix=f"{config.prefix}-",
             rule_name_prefix=f"{config.prefix}-",
+            budget_name_prefix=f"{config.prefix}-",
         )
         self.topic = alerts.topic
         # The services encrypt the message with the topic's key when they
@@ -112,6 +115,17 @@ class RegistryStack(cdk.Stack):
                     "ArnLike": {"aws:SourceArn": source_arn},
                 },
             )
+
+        CostBudget(
+            self,
+            "Budget",
+            budget_name=f"{config.prefix}-monthly",
+            monthly_limit_usd=config.budget.monthly_limit_usd,
+            tag=("Environment", config.name),
+            topic_arn=self.topic.topic_arn,
+            actual_thresholds_percent=config.budget.actual_thresholds_percent,
+            forecast_thresholds_percent=config.budget.forecast_thresholds_percent,
+        )
 
         rule = events.Rule(
             self,

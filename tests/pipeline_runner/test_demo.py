@@ -18,7 +18,7 @@ def test_spot_tuning_costs_the_discounted_price_per_billed_second() -> None:
 
 
 def test_an_instance_type_without_an_assumed_price_is_named() -> None:
-    with pytest.raises(UnknownPrice, match="no price assumed for ml.p5.48xlarge"):
+    with pytest.raises(UnknownPrice, match="no price for ml.p5.48xlarge; add it to tools/cost/prices.py"):
         job_cost("Tune", "ml.p5.48xlarge", 1, 10)
 
 

@@ -1,9 +1,9 @@
 """What the same run would cost on AWS, from the job seconds the local run measured.
 
 Assumptions (stated, not fetched: the demo makes no network calls):
-* SageMaker on-demand prices per instance-hour in us-east-1, from
-  https://aws.amazon.com/sagemaker/pricing/ (training and processing rows),
-  as of 2026-11. Processing and training are billed per second.
+* SageMaker on-demand prices per instance-hour in us-east-1 from the
+  project's one price table (tools/cost/prices.py, dated). Processing and
+  training are billed per second.
 * Managed spot training saves about 70% against on-demand (AWS quotes "up to
   90%"; 60-70% is typical for ml.m5 in us-east-1). Processing has no spot.
 * Each job is billed for its run time plus JOB_OVERHEAD_S for downloading
@@ -16,17 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PRICE_SOURCE = "aws.amazon.com/sagemaker/pricing, us-east-1 on-demand, 2026-11"
-PRICES_USD_PER_HOUR = {
-    "ml.t3.medium": 0.05,
-    "ml.m5.large": 0.115,
-    "ml.m5.xlarge": 0.23,
-    "ml.m5.2xlarge": 0.461,
-    "ml.m5.4xlarge": 0.922,
-    "ml.c5.xlarge": 0.204,
-    "ml.c5.2xlarge": 0.408,
-}
-SPOT_DISCOUNT = 0.70
+from tools.cost.prices import PRICES, PRICES_AS_OF, SPOT_DISCOUNT, UnknownPrice
+
+__all__ = ["SPOT_DISCOUNT", "UnknownPrice", "JOB_OVERHEAD_S", "execution_costs", "job_cost"]
+
+PRICE_SOURCE = f"tools/cost/prices.py, us-east-1 on-demand, {PRICES_AS_OF}"
 JOB_OVERHEAD_S = 60.0
 
 
@@ -41,14 +35,8 @@ class JobCost:
     usd: float
 
 
-class UnknownPrice(ValueError):
-    pass
-
-
 def price(instance_type: str) -> float:
-    if instance_type not in PRICES_USD_PER_HOUR:
-        raise UnknownPrice(f"no price assumed for {instance_type}; add it to tools/demo/cost.py")
-    return PRICES_USD_PER_HOUR[instance_type]
+    return PRICES["us-east-1"].instance(instance_type)
 
 
 def job_cost(step: str, instance_type: str, instances: int, run_seconds: float, jobs: int = 1,
