@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +20,7 @@ MAX_SCRIPT_BYTES = 16384
 PLATFORM_IDENTIFIER = "notebook-al2023-v1"
 
 
-def render_on_start(idle_minutes: int) -> str:
+def render_on_start(idle_minutes: int, workspace_s3_uri: str = "") -> str:
     """The on-start script exactly as the instance runs it: the files under version control, filled in."""
     if idle_minutes < MIN_IDLE_MINUTES:
         raise ValueError(
@@ -28,11 +29,20 @@ def render_on_start(idle_minutes: int) -> str:
         )
     template = (LIFECYCLE_DIR / "on-start.sh").read_text()
     autostop = (LIFECYCLE_DIR / "autostop.py").read_text()
-    if any(marker in autostop for marker in ("AUTOSTOP_PY_EOF", "@IDLE_MINUTES@", "@AUTOSTOP_PY@")):
+    if workspace_s3_uri and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[\w./-]*/", workspace_s3_uri):
+        # It is pasted into a shell script: only a plain s3://bucket/prefix/ is accepted.
+        raise ValueError(
+            f"workspace_s3_uri {workspace_s3_uri!r} must be s3://<bucket>/<prefix>/ (letters, digits, ./-_)"
+        )
+    if any(m in autostop for m in ("AUTOSTOP_PY_EOF", "@IDLE_MINUTES@", "@AUTOSTOP_PY@", "@WORKSPACE_URI@")):
         # The script is embedded in a quoted heredoc; its terminator or a
         # placeholder inside it would corrupt the rendered file.
         raise ValueError("autostop.py must not contain the heredoc terminator or @-placeholders")
-    return template.replace("@IDLE_MINUTES@", str(idle_minutes)).replace("@AUTOSTOP_PY@", autostop.rstrip("\n"))
+    return (
+        template.replace("@IDLE_MINUTES@", str(idle_minutes))
+        .replace("@WORKSPACE_URI@", workspace_s3_uri)
+        .replace("@AUTOSTOP_PY@", autostop.rstrip("\n"))
+    )
 
 
 class IdleNotebook(Construct):
@@ -46,6 +56,9 @@ class IdleNotebook(Construct):
     :param instance_type: default ``ml.t3.medium`` (the cheapest general-purpose type).
     :param idle_minutes: idle time before the instance stops itself; default 60, at least 5.
     :param volume_size_gb: ML storage volume size; default 10.
+    :param workspace_s3_uri: ``s3://bucket/prefix/`` the user's files are copied to
+        every 5 minutes and before an idle stop, and restored from at start, so
+        they outlive the instance; empty keeps them on the volume only.
     """
 
     def __init__(
@@ -61,9 +74,10 @@ class IdleNotebook(Construct):
         instance_type: str = "ml.t3.medium",
         idle_minutes: int = 60,
         volume_size_gb: int = 10,
+        workspace_s3_uri: str = "",
     ) -> None:
         super().__init__(scope, id)
-        on_start = render_on_start(idle_minutes)
+        on_start = render_on_start(idle_minutes, workspace_s3_uri)
         encoded = base64.b64encode(on_start.encode()).decode()
         if len(encoded) > MAX_SCRIPT_BYTES:
             raise ValueError(

@@ -8,18 +8,16 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-#: Interface endpoints a SageMaker job, notebook or endpoint in an isolated
-#: subnet needs: control plane and runtime, credentials, image pulls, logs
-#: and metrics, KMS for volume and S3 keys.
+#: Interface endpoints a platform environment may choose (``interface_endpoints``):
+#: control plane and runtime, credentials, logs and metrics. ECR and KMS are
+#: not among them: SageMaker pulls framework images and uses KMS keys on its
+#: own side, and S3 encrypts server-side, so nothing in the VPC calls them.
 SAGEMAKER_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
     "SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
     "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
     "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
     "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
-    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
-    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
 }
 
 
@@ -35,7 +33,8 @@ class IsolatedVpc(Construct):
 
     :param cidr: the VPC CIDR.
     :param availability_zones: named AZs (no lookup at synth).
-    :param interface_endpoints: create the SageMaker interface endpoints; default True.
+    :param interface_endpoints: names of ``SAGEMAKER_INTERFACE_ENDPOINTS`` to create
+        in every AZ; default all of them.
     :param flow_log_bucket: bucket receiving VPC flow logs (all traffic); required,
         because a VPC without flow logs fails every compliance pack.
     """
@@ -48,9 +47,15 @@ class IsolatedVpc(Construct):
         cidr: str,
         availability_zones: Sequence[str],
         flow_log_bucket: s3.IBucket,
-        interface_endpoints: bool = True,
+        interface_endpoints: Sequence[str] = tuple(SAGEMAKER_INTERFACE_ENDPOINTS),
     ) -> None:
         super().__init__(scope, id)
+        unknown = sorted(set(interface_endpoints) - set(SAGEMAKER_INTERFACE_ENDPOINTS))
+        if unknown:
+            raise ValueError(
+                f"{self.node.path}: unknown interface endpoints {unknown}; choose from"
+                f" {sorted(SAGEMAKER_INTERFACE_ENDPOINTS)}"
+            )
         if len(availability_zones) < 2:
             raise ValueError(
                 f"{self.node.path}: SageMaker needs subnets in at least two availability zones;"
@@ -110,15 +115,14 @@ class IsolatedVpc(Construct):
         )
 
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        if interface_endpoints:
-            for name, service in SAGEMAKER_INTERFACE_ENDPOINTS.items():
-                self.interface_endpoints[name] = self.vpc.add_interface_endpoint(
-                    name,
-                    service=service,
-                    private_dns_enabled=True,
-                    security_groups=[self.endpoint_security_group],
-                    open=False,
-                )
+        for name in interface_endpoints:
+            self.interface_endpoints[name] = self.vpc.add_interface_endpoint(
+                name,
+                service=SAGEMAKER_INTERFACE_ENDPOINTS[name],
+                private_dns_enabled=True,
+                security_groups=[self.endpoint_security_group],
+                open=False,
+            )
 
     @property
     def isolated_subnets(self) -> list[ec2.ISubnet]:

@@ -24,18 +24,24 @@ class Guardrails:
     output_key_arn: str
     #: The key of data outputs (processed channels); processing jobs may use either.
     data_key_arn: str
+    #: Jobs and models must run in the platform's VPC. False (a dev choice that
+    #: needs no interface endpoints): they may also run network-isolated with
+    #: no VPC at all, but any VPC they name must still be the platform's.
+    jobs_in_vpc: bool = True
 
 
-def _vpc_conditions(g: Guardrails) -> dict:
+def _vpc_conditions(g: Guardrails, *, required: bool) -> dict:
     # ForAllValues alone also matches a request with no VPC at all; the Null
     # check makes the VPC mandatory.
-    return {
+    conditions = {
         "ForAllValues:StringEquals": {
             "sagemaker:VpcSubnets": list(g.subnet_ids),
             "sagemaker:VpcSecurityGroupIds": list(g.security_group_ids),
         },
-        "Null": {"sagemaker:VpcSubnets": "false", "sagemaker:VpcSecurityGroupIds": "false"},
     }
+    if required:
+        conditions["Null"] = {"sagemaker:VpcSubnets": "false", "sagemaker:VpcSecurityGroupIds": "false"}
+    return conditions
 
 
 def job_conditions(g: Guardrails, *, inter_container_encryption: bool = True, data_outputs: bool = False) -> dict:
@@ -44,7 +50,7 @@ def job_conditions(g: Guardrails, *, inter_container_encryption: bool = True, da
     :param data_outputs: also accept the data key as output key (processing jobs
         that write data channels rather than models).
     """
-    conditions = _vpc_conditions(g)
+    conditions = _vpc_conditions(g, required=g.jobs_in_vpc)
     conditions["Bool"] = {"sagemaker:NetworkIsolation": "true"}
     if inter_container_encryption:
         conditions["Bool"]["sagemaker:InterContainerTrafficEncryption"] = "true"
@@ -57,7 +63,7 @@ def job_conditions(g: Guardrails, *, inter_container_encryption: bool = True, da
 
 def model_conditions(g: Guardrails) -> dict:
     """Conditions for CreateModel: isolated containers in the platform's VPC."""
-    conditions = _vpc_conditions(g)
+    conditions = _vpc_conditions(g, required=g.jobs_in_vpc)
     conditions["Bool"] = {"sagemaker:NetworkIsolation": "true"}
     return conditions
 
@@ -68,7 +74,8 @@ def endpoint_config_conditions(g: Guardrails) -> dict:
 
 def notebook_conditions(g: Guardrails) -> dict:
     """Conditions for CreateNotebookInstance: no root, no direct internet, encrypted, in the VPC."""
-    conditions = _vpc_conditions(g)
+    # A notebook without direct internet only exists in a VPC: always required.
+    conditions = _vpc_conditions(g, required=True)
     conditions["StringEquals"] = {
         "sagemaker:RootAccess": "Disabled",
         "sagemaker:DirectInternetAccess": "Disabled",

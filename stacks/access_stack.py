@@ -54,6 +54,7 @@ class AccessStack(cdk.Stack):
             volume_key_arn=model_key,
             output_key_arn=model_key,
             data_key_arn=data_key,
+            jobs_in_vpc=config.network.jobs_in_vpc,
         )
         image_repos = [repository_arn(xgboost_image_uri(config.region))]
 
@@ -62,7 +63,8 @@ class AccessStack(cdk.Stack):
             role.grant_logs(log_group)
             role.grant_metrics(log_group)
             role.grant_image_pull(image_repos)
-            role.grant_vpc_access(network.vpc.vpc_id, subnets, security_groups)
+            if config.network.jobs_in_vpc:
+                role.grant_vpc_access(network.vpc.vpc_id, subnets, security_groups)
             return role
 
         self.processing_role = job_role(

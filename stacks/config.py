@@ -28,10 +28,21 @@ class NetworkConfig:
     #: AZs are named, not looked up, to keep synth hermetic. Each extra AZ
     #: multiplies the interface endpoints' hourly cost.
     availability_zones: tuple[str, ...] = ("us-east-1a", "us-east-1b")
-    #: Interface endpoints for VPC-only SageMaker (about $7.30/month each per
-    #: AZ). Off means jobs in the VPC cannot reach SageMaker, STS, ECR, Logs...
-    #: so only turn it off for a stack set that never runs jobs.
-    interface_endpoints: bool = True
+    #: Jobs and the real-time endpoint run in the VPC's isolated subnets. Off:
+    #: jobs run network-isolated outside your VPC, where SageMaker moves their
+    #: S3 data and logs on its side and no interface endpoint is needed (the
+    #: guardrails still demand isolation, encryption and the platform's keys,
+    #: and refuse any VPC but the platform's).
+    jobs_in_vpc: bool = True
+    #: Always-on interface endpoints of the VPC (keys of
+    #: ``constructs.isolated_vpc.SAGEMAKER_INTERFACE_ENDPOINTS``), about
+    #: $7.30/month each per AZ. Jobs in the VPC need Logs and Monitoring (their
+    #: logs and metrics leave through the job's network interface; SageMaker
+    #: pulls images from ECR and reaches S3 through the gateway endpoint
+    #: itself); the notebook needs SageMakerApi, Sts and Logs, and
+    #: SageMakerRuntime to call endpoints. Empty: the workbench brings its own
+    #: while it is deployed.
+    interface_endpoints: tuple[str, ...] = ("SageMakerApi", "SageMakerRuntime", "Sts", "Logs", "Monitoring")
     #: Days before VPC flow log objects expire from the access-log bucket (the
     #: platform's only log store; SageMaker creates its job log groups itself).
     flow_log_retention_days: int = 90
@@ -270,6 +281,17 @@ class PlatformConfig:
                     f"perimeter role {arn!r} must be an IAM role ARN of account {self.account}"
                     " (arn:aws:iam::<account>:role/<name>); the perimeter admits no other account"
                 )
+        if self.workloads.endpoint_mode == "real-time" and not self.network.jobs_in_vpc:
+            raise ConfigError(
+                "a real-time endpoint runs in the VPC's subnets: set NetworkConfig.jobs_in_vpc=True (with its"
+                " Logs and Monitoring endpoints) or use endpoint_mode='serverless'"
+            )
+        missing = {"Logs", "Monitoring"} - set(self.network.interface_endpoints)
+        if self.network.jobs_in_vpc and missing:
+            raise ConfigError(
+                f"jobs_in_vpc needs the interface endpoints {sorted(missing)}: a job in the VPC sends its logs and"
+                " metrics through its network interface; add them to NetworkConfig.interface_endpoints"
+            )
         zones = self.network.availability_zones
         if not zones or any(not z.startswith(self.region) for z in zones):
             raise ConfigError(
@@ -341,7 +363,14 @@ ENVIRONMENTS: dict[str, PlatformConfig] = {
     # minimum for some features, so two AZs; short retention; cheap.
     "dev": PlatformConfig(
         name="dev",
-        network=NetworkConfig(availability_zones=_zones("us-east-1", 2), flow_log_retention_days=30),
+        # Nothing that bills by the hour while nobody works: jobs run isolated
+        # outside the VPC, and the workbench brings its endpoints only while deployed.
+        network=NetworkConfig(
+            availability_zones=_zones("us-east-1", 2),
+            flow_log_retention_days=30,
+            jobs_in_vpc=False,
+            interface_endpoints=(),
+        ),
         workloads=WorkloadConfig(endpoint_mode="serverless"),
         tags=(("CostCenter", "ml-platform"), ("Environment", "dev")),
     ),

@@ -1,14 +1,30 @@
-"""The data scientist's notebook: in the isolated VPC, encrypted, stopping itself when idle."""
+"""The workbench: the data scientist's notebook, in the isolated VPC, encrypted, stopping itself when idle.
+
+It is a deployment unit of its own so that it can be switched off and on:
+``make workbench-down`` deletes the notebook (and, in an environment whose
+VPC has no always-on endpoints, the interface endpoints it brought), and
+``make workbench-up`` brings both back. The user's files are copied to the raw
+bucket every 5 minutes and before an idle stop, and restored when the notebook
+starts, so nothing is lost between the two.
+"""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 from constructs.idle_notebook import IdleNotebook
+from constructs.isolated_vpc import SAGEMAKER_INTERFACE_ENDPOINTS
 
 from stacks.access_stack import AccessStack
 from stacks.config import PlatformConfig
 from stacks.network_stack import NetworkStack
+
+#: What a notebook without internet needs to train, deploy and call models:
+#: the SageMaker API, credentials, logs, and the runtime to invoke endpoints.
+WORKBENCH_ENDPOINTS = ("SageMakerApi", "SageMakerRuntime", "Sts", "Logs")
+#: Prefix of the raw bucket holding each notebook's files between deployments.
+WORKSPACE_PREFIX = "workbench/"
 
 
 class NotebookStack(cdk.Stack):
@@ -27,19 +43,36 @@ class NotebookStack(cdk.Stack):
         super().__init__(scope, id, **kwargs)
         knobs = config.workloads
         name = f"{config.prefix}-workbench"
+        # One subnet: a notebook instance has one ENI.
+        subnet = network.vpc.isolated_subnets[0]
+        # Endpoints the network does not keep always on are brought (and billed) here,
+        # in the notebook's AZ only, for as long as the workbench is deployed.
+        missing = [e for e in WORKBENCH_ENDPOINTS if e not in config.network.interface_endpoints]
+        for endpoint in missing:
+            ec2.InterfaceVpcEndpoint(
+                self,
+                f"{endpoint}Endpoint",
+                vpc=network.vpc,
+                service=SAGEMAKER_INTERFACE_ENDPOINTS[endpoint],
+                subnets=ec2.SubnetSelection(subnets=[subnet]),
+                private_dns_enabled=True,
+                security_groups=[network.network.endpoint_security_group],
+                open=False,
+            )
+        workspace = f"s3://{config.bucket_name('raw')}/{WORKSPACE_PREFIX}{name}/"
         self.notebook = IdleNotebook(
             self,
             "Workbench",
             notebook_name=name,
             role_arn=access.notebook_role.role_arn,
-            # One subnet: a notebook instance has one ENI.
-            subnet_id=network.vpc.isolated_subnets[0].subnet_id,
+            subnet_id=subnet.subnet_id,
             security_group_ids=[network.workload_security_group.security_group_id],
             # The same key the guardrails demand for every ML storage volume
             # (notebook_conditions), so a notebook created by hand matches.
             kms_key_id=access.guardrails.volume_key_arn,
             instance_type=knobs.notebook_instance_type,
             idle_minutes=knobs.notebook_idle_minutes,
+            workspace_s3_uri=workspace,
         )
         # The auto-stop job runs with the instance's role; it may stop (and
         # look at) this one notebook and nothing else. ARNs of notebook
@@ -50,3 +83,4 @@ class NotebookStack(cdk.Stack):
             [config.arn("sagemaker", f"notebook-instance/{name.lower()}")],
         )
         cdk.CfnOutput(self, "NotebookName", value=name)
+        cdk.CfnOutput(self, "WorkspaceUri", value=workspace)

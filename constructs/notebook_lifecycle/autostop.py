@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metadata-file", default=METADATA_FILE)
     parser.add_argument("--stop-command", default=DEFAULT_STOP_COMMAND)
     parser.add_argument("--booted-at", type=float, help="epoch seconds; default from /proc/uptime")
+    parser.add_argument("--before-stop", default="", help="command run before stopping (copy the files away)")
     args = parser.parse_args(argv)
 
     booted_at = args.booted_at if args.booted_at is not None else boot_time()
@@ -99,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     command = [part.format(name=name, region=region) for part in shlex.split(args.stop_command)]
     print(f"autostop: idle {idle_seconds / 60:.1f} min >= {args.idle_minutes}; stopping {name}")
     sys.stdout.flush()
+    if args.before_stop:
+        # A failed copy is reported but does not keep an idle instance running:
+        # the copy of 5 minutes ago is in S3, and the files stay on the volume.
+        copied = subprocess.run(shlex.split(args.before_stop), check=False).returncode  # noqa: S603
+        print(f"autostop: before-stop command exited {copied}")
+        sys.stdout.flush()
     return subprocess.run(command, check=False).returncode  # noqa: S603
 
 

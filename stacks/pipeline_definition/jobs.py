@@ -19,14 +19,17 @@ PROCESSING_WORK_DIR = "/opt/ml/code"
 
 
 def vpc_config(r: PipelineResources) -> dict:
-    return {"SecurityGroupIds": list(r.security_group_ids), "Subnets": list(r.subnet_ids)}
+    """``{"VpcConfig": ...}`` to merge into a request, or nothing for jobs outside the VPC."""
+    if not r.subnet_ids:
+        return {}
+    return {"VpcConfig": {"SecurityGroupIds": list(r.security_group_ids), "Subnets": list(r.subnet_ids)}}
 
 
 def processing_network(r: PipelineResources) -> dict:
     return {
         "EnableInterContainerTrafficEncryption": True,
         "EnableNetworkIsolation": True,
-        "VpcConfig": vpc_config(r),
+        **vpc_config(r),
     }
 
 

@@ -22,6 +22,7 @@ class PipelineResources:
     image_uri: str
     processing_role_arn: str
     training_role_arn: str
+    #: Empty when jobs run network-isolated outside the VPC (no ``VpcConfig``).
     subnet_ids: Sequence[str]
     security_group_ids: Sequence[str]
     #: Encrypts job volumes, model artifacts, checkpoints and evaluation reports.

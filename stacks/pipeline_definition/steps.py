@@ -156,7 +156,7 @@ def _training_job_definition(r: PipelineResources) -> dict:
         },
         "RoleArn": r.training_role_arn,
         "InputDataConfig": [*(_data_channel(c) for c in contract.TRAINING_CHANNELS), training_code_channel(r)],
-        "VpcConfig": vpc_config(r),
+        **vpc_config(r),
         "OutputDataConfig": {
             "S3OutputPath": run_scoped_uri(r.model_bucket, r.training_prefix),
             "KmsKeyId": r.model_key_arn,

@@ -10,7 +10,7 @@ from constructs.isolated_vpc import SAGEMAKER_INTERFACE_ENDPOINTS, IsolatedVpc
 from tests.infra.conftest import new_stack
 
 
-def _vpc(*, interface_endpoints: bool = True, zones=("us-east-1a", "us-east-1b")) -> Template:
+def _vpc(*, interface_endpoints=tuple(SAGEMAKER_INTERFACE_ENDPOINTS), zones=("us-east-1a", "us-east-1b")) -> Template:
     stack = new_stack()
     logs = s3.Bucket(stack, "Logs")
     IsolatedVpc(stack, "Vpc", cidr="10.0.0.0/16", availability_zones=zones, flow_log_bucket=logs,
@@ -30,15 +30,24 @@ def test_no_internet_gateway_no_nat_isolated_subnets_only() -> None:
         assert "GatewayId" not in route["Properties"] and "NatGatewayId" not in route["Properties"]
 
 
-def test_interface_endpoints_follow_the_switch() -> None:
-    # GIVEN endpoints on THEN one per SageMaker dependency plus the S3 gateway
-    on = _vpc(interface_endpoints=True).find_resources("AWS::EC2::VPCEndpoint")
-    off = _vpc(interface_endpoints=False).find_resources("AWS::EC2::VPCEndpoint")
+def test_interface_endpoints_are_the_ones_named() -> None:
+    # GIVEN all endpoints THEN one per SageMaker dependency plus the S3 gateway
+    on = _vpc().find_resources("AWS::EC2::VPCEndpoint")
+    some = _vpc(interface_endpoints=("Logs", "Monitoring")).find_resources("AWS::EC2::VPCEndpoint")
+    off = _vpc(interface_endpoints=()).find_resources("AWS::EC2::VPCEndpoint")
     interface = [e for e in on.values() if e["Properties"]["VpcEndpointType"] == "Interface"]
     assert len(interface) == len(SAGEMAKER_INTERFACE_ENDPOINTS)
     assert all(e["Properties"]["PrivateDnsEnabled"] is True for e in interface)
-    # WHEN off THEN only the free S3 gateway endpoint remains
+    # WHEN two are named THEN two interface endpoints exist, each in every AZ
+    named = [e for e in some.values() if e["Properties"]["VpcEndpointType"] == "Interface"]
+    assert len(named) == 2 and all(len(e["Properties"]["SubnetIds"]) == 2 for e in named)
+    # WHEN none THEN only the free S3 gateway endpoint remains
     assert [e["Properties"]["VpcEndpointType"] for e in off.values()] == ["Gateway"]
+
+
+def test_an_unknown_endpoint_name_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown interface endpoints \['Ecr'\]; choose from"):
+        _vpc(interface_endpoints=("Ecr",))
 
 
 def test_flow_logs_capture_all_traffic_to_s3() -> None:

@@ -199,7 +199,8 @@ def test_cloudformation_content_is_the_files_with_idle_minutes_substituted() -> 
     decoded = base64.b64decode(hook["Content"]).decode()
     # THEN it is exactly on-start.sh with the minutes and autostop.py filled in
     expected = (
-        ON_START.read_text().replace("@IDLE_MINUTES@", "45").replace("@AUTOSTOP_PY@", AUTOSTOP.read_text().rstrip("\n"))
+        ON_START.read_text().replace("@IDLE_MINUTES@", "45").replace("@WORKSPACE_URI@", "")
+        .replace("@AUTOSTOP_PY@", AUTOSTOP.read_text().rstrip("\n"))
     )
     assert decoded == expected
     assert "--idle-minutes 45 " in decoded
@@ -211,3 +212,54 @@ def test_idle_time_shorter_than_the_check_interval_is_refused(minutes: int) -> N
     # WHEN a notebook is asked to stop after fewer than 5 idle minutes THEN synth fails naming the minimum
     with pytest.raises(ValueError, match=rf"idle_minutes={minutes}: .* at least 5"):
         render_on_start(minutes)
+
+
+def test_before_stop_runs_first_and_a_failure_does_not_keep_the_instance_up(
+    jupyter: FakeJupyter, notebook_host: dict[str, Path], tmp_path: Path
+) -> None:
+    # GIVEN an idle notebook and a copy command that records itself, then fails
+    jupyter.kernel(minutes_ago=90)
+    order = tmp_path / "order.txt"
+    copy = tmp_path / "copy.py"
+    copy.write_text(f"import sys\nopen({str(order)!r}, 'a').write('copy ')\nsys.exit(3)\n")
+    # WHEN the checker runs with it as the before-stop command
+    result = subprocess.run(
+        [sys.executable, str(AUTOSTOP), "--idle-minutes", "60", "--jupyter-url", jupyter.url,
+         "--metadata-file", str(notebook_host["metadata"]), "--before-stop", f"{sys.executable} {copy}",
+         "--stop-command", f"{sys.executable} {notebook_host['stub']} stop --name {{name}}"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )
+    # THEN the copy ran (and failed) before the stop, and the stop still happened
+    assert order.read_text() == "copy "
+    assert "before-stop command exited 3" in result.stdout
+    assert notebook_host["record"].read_text() == "stop --name mlp-dev-workbench"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_on_start_restores_the_workspace_and_schedules_its_copies(tmp_path: Path) -> None:
+    # GIVEN the rendered script with a workspace, run against a temporary host
+    # layout with an `aws` stand-in that records its arguments
+    uri = "s3://mlp-dev-raw-111122223333-us-east-1/workbench/mlp-dev-workbench/"
+    bin_dir, cron, home = tmp_path / "bin", tmp_path / "cron.d", tmp_path / "home"
+    for folder in (bin_dir, cron, home):
+        folder.mkdir()
+    calls = tmp_path / "aws-calls.txt"
+    fake_aws = bin_dir / "aws"
+    fake_aws.write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\n")
+    fake_aws.chmod(0o755)
+    script = (render_on_start(45, uri).replace("sudo -u ec2-user ", "").replace("/etc/cron.d", str(cron))
+              .replace("/home/ec2-user/SageMaker", str(home)).replace("/usr/local/lib/autostop", str(tmp_path / "lib")))
+    # WHEN bash runs it
+    subprocess.run(["bash", "-c", script], check=True, timeout=30, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    # THEN the files came back from S3 first, and every copy goes the other way, never deleting
+    assert calls.read_text().split() == ["s3", "sync", uri, f"{home}/", "--only-show-errors"]
+    up = f"{bin_dir}/aws s3 sync {home}/ {uri} --only-show-errors"
+    assert up in (cron / "workspace-sync").read_text()
+    assert f'--before-stop "{up}' in (cron / "autostop").read_text()
+    assert "--delete" not in script
+
+
+@pytest.mark.parametrize("uri", ["s3://bucket/no-trailing-slash", "s3://b/$(reboot)/", "https://x/y/"])
+def test_a_workspace_uri_that_is_not_a_plain_s3_prefix_is_refused(uri: str) -> None:
+    with pytest.raises(ValueError, match=r"must be s3://<bucket>/<prefix>/"):
+        render_on_start(45, uri)
