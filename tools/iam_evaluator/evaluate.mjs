@@ -46,6 +46,16 @@ async function simulate(request) {
   if (response.resultType === 'error') {
     return { id: request.id, decision: null, ignoredContextKeys: [], error: response.errors };
   }
+  if (response.resultType === 'wildcard' && request.resource === '*') {
+    // "*" is the resource of actions without a required resource type
+    // (cloudwatch:PutMetricData): iam-simulate decides it as a pattern.
+    return {
+      id: request.id,
+      decision: response.overallResult,
+      ignoredContextKeys: [...new Set(response.results.flatMap((r) => r.ignoredContextKeys ?? []))],
+      error: null,
+    };
+  }
   if (response.resultType !== 'single') {
     // A wildcard in the request's resource makes iam-simulate try every pattern
     // the policies name; a test case must name one concrete resource instead.

@@ -87,6 +87,18 @@ class PlatformPolicies:
             if resource["Type"] == resource_type
         }
 
+    def attribute_of(self, resource_type: str, stack: str, logical_id_prefix: str, attribute: str = "Arn") -> str:
+        """``Fn::GetAtt`` of the one ``resource_type`` of a stack whose logical ID starts with ``logical_id_prefix``."""
+        stack = self.resolver.stack_key(stack)
+        found = [
+            k
+            for k, resource in self.resolver.templates[stack]["Resources"].items()
+            if resource["Type"] == resource_type and k.startswith(logical_id_prefix)
+        ]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} {resource_type} of {stack} have a logical ID like {logical_id_prefix!r}")
+        return self.resolver.attribute(stack, found[0], attribute)
+
     def statements(self) -> Iterator[tuple[str, dict]]:
         """(``kind stack/LogicalId``, statement) of every policy: identity, trust and resource policies."""
         seen: set[str] = set()
