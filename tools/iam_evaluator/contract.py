@@ -182,6 +182,8 @@ def _processing(p: _Platform) -> list[Case]:
                 ("s3:DeleteObject", f"{p.bucket('raw')}/input/part-0.csv", "delete raw data"),
             ],
         ),
+        Case(who, "s3:GetObject", f"{p.bucket('raw')}/input/part-0.csv", {"aws:SecureTransport": False}, DENY,
+             "read raw data without TLS"),
         Case(who, "s3:ListBucket", p.bucket("raw"), {}, ALLOW, "list raw"),
         Case(who, "s3:ListBucket", p.bucket("processed"), {"s3:prefix": CHANNELS_PREFIX}, ALLOW, "list channels/"),
         Case(who, "s3:ListBucket", p.bucket("processed"), {"s3:prefix": "scratch/"}, DENY, "list outside channels/"),
