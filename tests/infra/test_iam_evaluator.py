@@ -202,14 +202,24 @@ def test_a_key_policy_that_does_not_trust_the_account_overrides_the_identity_all
 
 
 def test_a_principal_outside_the_templates_brings_its_identity_policies(environments) -> None:
+    # GIVEN an administrator of the account, allowed everything by its identity policy
     policies = environments["dev"][0]
+    admin_arn = f"arn:aws:iam::{ACCOUNT}:role/Admin"
     admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    bucket = f"arn:aws:s3:::{ENVIRONMENTS['dev'].bucket_name('raw')}/input/x.csv"
-    # GIVEN an administrator of the account WHEN it reads raw data THEN today nothing but TLS stops it
-    assert decide(policies, f"arn:aws:iam::{ACCOUNT}:role/Admin", "s3:GetObject", bucket,
-                  identity_policies=[admin]).allowed
+    raw = f"arn:aws:s3:::{ENVIRONMENTS['dev'].bucket_name('raw')}/input/x.csv"
+    elsewhere = f"arn:aws:s3:::somebody-elses-bucket-{ACCOUNT}/x.csv"
+    # WHEN it reads an object of a bucket the templates do not guard, and raw data without TLS
+    unguarded, raw_without_tls = decide_all(policies, [
+        Request(admin_arn, "s3:GetObject", elsewhere, identity_policies=(admin,)),
+        Request(admin_arn, "s3:GetObject", raw, {"aws:SecureTransport": False}, identity_policies=(admin,)),
+    ])
+    # THEN its identity policy decides the first; the raw bucket's policy denies the second
+    assert (unguarded.result, unguarded.resource_policy) == ("Allowed", None)
+    assert (raw_without_tls.result, raw_without_tls.resource_policy) == (
+        "ExplicitlyDenied", "data/RawDataBucketPolicyF2874E7D")
+    # AND without identity policies it is refused rather than guessed
     with pytest.raises(EvaluatorError, match=r"role/Admin is not a role of the templates; pass identity_policies"):
-        decide(policies, f"arn:aws:iam::{ACCOUNT}:role/Admin", "s3:GetObject", bucket)
+        decide(policies, admin_arn, "s3:GetObject", raw)
 
 
 # ------------------------------------------------------------------------------- bad input

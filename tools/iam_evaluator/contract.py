@@ -49,7 +49,7 @@ FOREIGN_ACCOUNT = "444455556666"
 
 @dataclass(frozen=True)
 class Case:
-    #: A key of PRINCIPALS, or a service principal (``sagemaker.amazonaws.com``).
+    #: A key of PRINCIPALS, a service principal (``sagemaker.amazonaws.com``) or an ARN.
     principal: str
     action: str
     resource: str
@@ -57,6 +57,9 @@ class Case:
     expected: str
     #: What the row shows, e.g. "foreign subnet among the subnets".
     why: str
+    #: Identity policies of a principal that is not a role of the templates
+    #: (``principal`` is then its ARN), e.g. an account administrator's ``*``.
+    identity_policies: tuple[dict, ...] | None = None
 
     @property
     def id(self) -> str:
@@ -439,7 +442,7 @@ def check_contract(policies: PlatformPolicies, cases: list[Case]) -> list[Outcom
     """Every case decided by iam-simulate in one batch."""
     requests = [
         Request(policies.role(PRINCIPALS[c.principal]).arn if c.principal in PRINCIPALS else c.principal,
-                c.action, c.resource, c.context)
+                c.action, c.resource, c.context, identity_policies=c.identity_policies)
         for c in cases
     ]
     image = repository_arn(xgboost_image_uri(policies.region))
