@@ -231,6 +231,12 @@ def test_a_context_key_aws_would_not_send_is_refused(environments) -> None:
         decide(environments["dev"][0], role, "sagemaker:CreateTrainingJob", JOB, {"sagemaker:VolumeKmsKey": KEY})
 
 
+def test_a_list_for_a_single_valued_key_is_refused(environments) -> None:
+    role = environments["dev"][0].role(PRINCIPALS["pipeline"]).arn
+    with pytest.raises(EvaluatorError, match=r"sagemaker:VolumeKmsKeyArn are single-valued; pass one string"):
+        decide(environments["dev"][0], role, "sagemaker:CreateTrainingJob", JOB, {"sagemaker:VolumeKmsKeyArn": [KEY]})
+
+
 def test_an_unknown_action_is_refused(environments) -> None:
     role = environments["dev"][0].role(PRINCIPALS["pipeline"]).arn
     with pytest.raises(EvaluatorError, match=r"iam-simulate refused .* sagemaker:CreateTrainingJobs .*invalid\.action"):

