@@ -95,6 +95,8 @@ class _Platform:
         self.group = config.model_package_group_name
         self.topic = policies.attribute_of("AWS::SNS::Topic", "registry", "AlertsTopic", "TopicArn")
         self.via_s3 = {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}
+        #: Where raw data lands (what preprocessing reads).
+        self.raw = config.pipeline.raw_data_prefix
 
     def bucket(self, purpose: str) -> str:
         return f"arn:aws:s3:::{self.config.bucket_name(purpose)}"
@@ -174,18 +176,18 @@ def _processing(p: _Platform) -> list[Case]:
         *_data_cases(
             p,
             who,
-            reads=[("raw", "input/", p.data_key), ("processed", CHANNELS_PREFIX, p.data_key),
+            reads=[("raw", p.raw, p.data_key), ("processed", CHANNELS_PREFIX, p.data_key),
                    ("models", TRAINING_PREFIX, p.model_key)],
             writes=[("processed", CHANNELS_PREFIX, p.data_key), ("models", EVALUATION_PREFIX, p.model_key)],
             denied=[
-                ("s3:PutObject", f"{p.bucket('raw')}/input/part-0.csv", "overwrite raw data"),
+                ("s3:PutObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", "overwrite raw data"),
                 ("s3:PutObject", f"{p.bucket('processed')}/scratch/part-0.csv", "write outside channels/"),
                 ("s3:PutObject", f"{p.bucket('models')}/{TRAINING_PREFIX}model.tar.gz", "overwrite a model"),
-                ("s3:GetObject", f"{p.foreign_bucket('raw')}/input/part-0.csv", "read another project's bucket"),
-                ("s3:DeleteObject", f"{p.bucket('raw')}/input/part-0.csv", "delete raw data"),
+                ("s3:GetObject", f"{p.foreign_bucket('raw')}/{p.raw}part-0.csv", "read another project's bucket"),
+                ("s3:DeleteObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", "delete raw data"),
             ],
         ),
-        Case(who, "s3:GetObject", f"{p.bucket('raw')}/input/part-0.csv", {"aws:SecureTransport": False}, DENY,
+        Case(who, "s3:GetObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", {"aws:SecureTransport": False}, DENY,
              "read raw data without TLS"),
         Case(who, "s3:ListBucket", p.bucket("raw"), {}, ALLOW, "list raw"),
         Case(who, "s3:ListBucket", p.bucket("processed"), {"s3:prefix": CHANNELS_PREFIX}, ALLOW, "list channels/"),
@@ -208,7 +210,7 @@ def _training(p: _Platform) -> list[Case]:
             reads=[("processed", CHANNELS_PREFIX, p.data_key), ("models", CHECKPOINTS_PREFIX, p.model_key)],
             writes=[("models", TRAINING_PREFIX, p.model_key), ("models", CHECKPOINTS_PREFIX, p.model_key)],
             denied=[
-                ("s3:GetObject", f"{p.bucket('raw')}/input/part-0.csv", "read raw data"),
+                ("s3:GetObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", "read raw data"),
                 ("s3:PutObject", f"{p.bucket('processed')}/{CHANNELS_PREFIX}part-0.csv", "write data channels"),
                 ("s3:PutObject", f"{p.bucket('models')}/{EVALUATION_PREFIX}report.json", "write evaluations"),
                 ("s3:GetObject", f"{p.foreign_bucket('processed')}/{CHANNELS_PREFIX}part-0.csv",
@@ -230,7 +232,7 @@ def _hosting(p: _Platform) -> list[Case]:
             reads=[("models", TRAINING_PREFIX, p.model_key)],
             writes=[("models", DATA_CAPTURE_PREFIX, p.model_key)],
             denied=[
-                ("s3:GetObject", f"{p.bucket('raw')}/input/part-0.csv", "read raw data"),
+                ("s3:GetObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", "read raw data"),
                 ("s3:GetObject", f"{p.bucket('processed')}/{CHANNELS_PREFIX}part-0.csv", "read data channels"),
                 ("s3:PutObject", f"{p.bucket('models')}/{TRAINING_PREFIX}model.tar.gz", "overwrite a model"),
             ],
@@ -316,7 +318,7 @@ def _pipeline(p: _Platform) -> list[Case]:
             reads=[("models", EVALUATION_PREFIX, p.model_key)],
             writes=[],
             denied=[
-                ("s3:GetObject", f"{p.bucket('raw')}/input/part-0.csv", "read raw data"),
+                ("s3:GetObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", "read raw data"),
                 ("s3:PutObject", f"{p.bucket('models')}/{EVALUATION_PREFIX}report.json", "write evaluations"),
                 ("s3:GetObject", f"{p.foreign_bucket('models')}/{EVALUATION_PREFIX}report.json",
                  "read another project's bucket"),
@@ -335,14 +337,14 @@ def _notebook(p: _Platform) -> list[Case]:
         *_data_cases(
             p,
             who,
-            reads=[("raw", "input/", p.data_key), ("processed", CHANNELS_PREFIX, p.data_key),
+            reads=[("raw", p.raw, p.data_key), ("processed", CHANNELS_PREFIX, p.data_key),
                    ("models", EVALUATION_PREFIX, p.model_key)],
-            writes=[("raw", "input/", p.data_key)],
+            writes=[("raw", p.raw, p.data_key)],
             denied=[
                 ("s3:PutObject", f"{p.bucket('processed')}/{CHANNELS_PREFIX}part-0.csv", "write data channels"),
                 ("s3:GetObject", f"{p.bucket('models')}/{TRAINING_PREFIX}model.tar.gz", "download a model"),
                 ("s3:PutObject", f"{p.bucket('models')}/{EVALUATION_PREFIX}report.json", "forge an evaluation"),
-                ("s3:GetObject", f"{p.foreign_bucket('raw')}/input/part-0.csv", "read another project's bucket"),
+                ("s3:GetObject", f"{p.foreign_bucket('raw')}/{p.raw}part-0.csv", "read another project's bucket"),
             ],
         ),
         Case(who, "kms:GenerateDataKey", p.model_key, p.via_s3, DENY, "encrypt with the model key"),
