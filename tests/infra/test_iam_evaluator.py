@@ -26,6 +26,7 @@ from tools.iam_evaluator.__main__ import format_summary, main
 from tools.iam_evaluator.condition_keys import operator_base, unlisted_condition_keys
 from tools.iam_evaluator.contract import PRINCIPALS, SAGEMAKER, Outcome, check_contract, platform_cases
 from tools.iam_evaluator.decide import Request
+from tools.iam_evaluator.perimeter import PEOPLE
 from tools.iam_evaluator.policies import PlatformPolicies
 from tools.iam_evaluator.synth import environment_templates
 
@@ -50,7 +51,7 @@ def environments(platform_templates: dict[str, dict]) -> dict[str, tuple[Platfor
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
-@pytest.mark.parametrize("principal", sorted(PRINCIPALS))
+@pytest.mark.parametrize("principal", sorted({**PRINCIPALS, **PEOPLE}))
 def test_each_principal_is_allowed_its_work_and_denied_the_rest(environments, env: str, principal: str) -> None:
     # GIVEN the contract rows of one principal
     outcomes = [o for o in environments[env][1] if o.case.principal == principal]
@@ -64,7 +65,8 @@ def test_each_principal_is_allowed_its_work_and_denied_the_rest(environments, en
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
 def test_services_are_held_to_this_account_by_trust_and_resource_policies(environments, env: str) -> None:
-    outcomes = [o for o in environments[env][1] if o.case.principal not in PRINCIPALS]
+    outcomes = [o for o in environments[env][1]
+                if o.case.principal not in {**PRINCIPALS, **PEOPLE} and not o.case.principal.startswith("arn:")]
     assert {o.case.action for o in outcomes} == {"sts:AssumeRole", "sns:Publish", "kms:GenerateDataKey"}
     assert [f"{o.case.principal}: {o.case.why}" for o in outcomes if not o.matches] == []
 
@@ -74,7 +76,20 @@ def test_the_contract_covers_every_role_of_the_templates(environments, env: str)
     # GIVEN the roles the templates create WHEN one is added THEN it needs its rows in the contract
     policies = environments[env][0]
     # (a CDK logical ID is the construct path and an 8-character hash)
-    assert sorted(r.logical_id[:-8] for r in policies.roles) == sorted(PRINCIPALS.values())
+    assert sorted(r.logical_id[:-8] for r in policies.roles) == sorted([*PRINCIPALS.values(), *PEOPLE.values()])
+
+
+@pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
+def test_the_data_perimeter_refuses_principals_the_platform_does_not_name(environments, env: str) -> None:
+    # GIVEN the rows of principals outside the platform's roles: an account admin with * on *,
+    # the deployer, another account
+    outcomes = [o for o in environments[env][1] if o.case.principal.startswith("arn:")]
+    admin_denials = [o for o in outcomes if o.case.why.startswith("an account admin with *")]
+    # THEN the keys and buckets deny the admin every data action, with their own policies
+    assert len(admin_denials) >= 7
+    assert all(not o.decision.allowed and o.decision.resource_policy for o in admin_denials)
+    # AND every row (the control row allowed elsewhere included) is what the contract says
+    assert [f"{o.case.why}: got {o.decision.result}" for o in outcomes if not o.matches] == []
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
@@ -196,7 +211,8 @@ def test_a_key_policy_that_does_not_trust_the_account_overrides_the_identity_all
     # WHEN decided with the template's key policy, then with the closed one
     default = decide(policies, role, "kms:Decrypt", key, context)
     overridden = decide(policies, role, "kms:Decrypt", key, context, resource_policy_of=lambda arn: closed)
-    # THEN the default key policy (root trusted) lets the identity policy decide; the closed one does not
+    # THEN the template's key policy (the account, narrowed to the platform's roles) lets the identity
+    # policy decide for this role; the closed one does not
     assert (default.result, default.resource_policy) == ("Allowed", "data/DataKey2A0DE9E6")
     assert (overridden.result, overridden.resource_policy) == ("ImplicitlyDenied", "closed")
 
