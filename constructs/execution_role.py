@@ -171,10 +171,13 @@ class ExecutionRole(Construct):
         """Let SageMaker encrypt the ML storage volumes of what this principal launches with the key."""
         self.allow(
             "VolumeKeyGrant",
-            ["kms:CreateGrant", "kms:DescribeKey"],
+            ["kms:CreateGrant"],
             [key_arn],
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
+        # Its own statement: kms:GrantIsForAWSResource exists for grant actions
+        # only, so DescribeKey under that condition would never be allowed.
+        self.allow("VolumeKeyDescribe", ["kms:DescribeKey"], [key_arn])
 
     def _grant_key(self, sid: str, key_arn: str, actions: Sequence[str]) -> None:
         region = cdk.Stack.of(self).region

@@ -4,7 +4,11 @@ A principal allowed ``sagemaker:CreateTrainingJob`` with these conditions can
 only start jobs that run in the platform's subnets and security group, encrypt
 their volumes and outputs with the platform's key, isolate the container from
 the network and encrypt traffic between instances. Each condition key is one
-SageMaker documents for the action it is attached to.
+the Service Authorization Reference lists for the action it is attached to
+(tests/infra/test_iam_evaluator.py checks them against iam-data): the job
+actions take ``sagemaker:VolumeKmsKeyArn``/``OutputKmsKeyArn``, not the
+deprecated ``VolumeKmsKey``/``OutputKmsKey`` that SageMaker no longer sends for
+them, on which an Allow would never match.
 """
 
 from __future__ import annotations
@@ -55,8 +59,8 @@ def job_conditions(g: Guardrails, *, inter_container_encryption: bool = True, da
     if inter_container_encryption:
         conditions["Bool"]["sagemaker:InterContainerTrafficEncryption"] = "true"
     conditions["ArnEquals"] = {
-        "sagemaker:VolumeKmsKey": g.volume_key_arn,
-        "sagemaker:OutputKmsKey": [g.output_key_arn, g.data_key_arn] if data_outputs else g.output_key_arn,
+        "sagemaker:VolumeKmsKeyArn": g.volume_key_arn,
+        "sagemaker:OutputKmsKeyArn": [g.output_key_arn, g.data_key_arn] if data_outputs else g.output_key_arn,
     }
     return conditions
 
@@ -69,7 +73,7 @@ def model_conditions(g: Guardrails) -> dict:
 
 
 def endpoint_config_conditions(g: Guardrails) -> dict:
-    return {"ArnEquals": {"sagemaker:VolumeKmsKey": g.volume_key_arn}}
+    return {"ArnEquals": {"sagemaker:VolumeKmsKeyArn": g.volume_key_arn}}
 
 
 def notebook_conditions(g: Guardrails) -> dict:
@@ -80,5 +84,5 @@ def notebook_conditions(g: Guardrails) -> dict:
         "sagemaker:RootAccess": "Disabled",
         "sagemaker:DirectInternetAccess": "Disabled",
     }
-    conditions["ArnEquals"] = {"sagemaker:VolumeKmsKey": g.volume_key_arn}
+    conditions["ArnEquals"] = {"sagemaker:VolumeKmsKeyArn": g.volume_key_arn}
     return conditions

@@ -20,6 +20,8 @@ EVALUATION_PREFIX = "evaluation/"
 DATA_CAPTURE_PREFIX = "data-capture/"
 #: SageMaker Pipelines names the jobs it starts ``pipelines-<execution>-<step>-<id>``.
 PIPELINE_JOB_PREFIX = "pipelines-"
+#: The approval status the pipeline registers model versions with (a person approves).
+PENDING_APPROVAL = "PendingManualApproval"
 
 JOB_LOG_GROUPS = {
     "processing": "/aws/sagemaker/ProcessingJobs",
@@ -158,11 +160,22 @@ class AccessStack(cdk.Stack):
             wildcard_reason="The same run-time named tuning jobs the pipeline started",
         )
         group = self.config.model_package_group_name
+        versions = [self._sagemaker(f"model-package/{group}/*"), self._sagemaker(f"model-package-group/{group}")]
+        versions_reason = f"Model package versions of the group {group} are numbered at registration"
+        # Registered versions wait for a person's approval: the pipeline cannot
+        # register one as Approved (nor approve one later: no UpdateModelPackage).
         role.allow(
             "RegisterModel",
-            ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:AddTags"],
-            [self._sagemaker(f"model-package/{group}/*"), self._sagemaker(f"model-package-group/{group}")],
-            wildcard_reason=f"Model package versions of the group {group} are numbered at registration",
+            ["sagemaker:CreateModelPackage"],
+            versions,
+            conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING_APPROVAL}},
+            wildcard_reason=versions_reason,
+        )
+        role.allow(
+            "ReadRegisteredModel",
+            ["sagemaker:DescribeModelPackage", "sagemaker:AddTags"],
+            versions,
+            wildcard_reason=versions_reason,
         )
         role.grant_pass_role([self.processing_role, self.training_role])
         role.grant_volume_key(self.guardrails.volume_key_arn)

@@ -59,7 +59,8 @@ class DataStack(cdk.Stack):
         # as the binding to this account's log groups.
         self.logs_key.allow_service(
             f"logs.{config.region}.amazonaws.com",
-            actions=USE_ACTIONS,
+            # DescribeKey carries no encryption context, so the binding could never match it.
+            actions=[a for a in USE_ACTIONS if a != "kms:DescribeKey"],
             conditions={
                 "ArnLike": {
                     "kms:EncryptionContext:aws:logs:arn": config.arn("logs", "log-group:*"),

@@ -87,3 +87,14 @@ def _data_template(platform: Platform) -> dict:
     from aws_cdk.assertions import Template
 
     return Template.from_stack(platform.data).to_json()
+
+
+def test_the_logs_service_is_bound_to_this_accounts_log_groups(platform_templates: dict[str, dict]) -> None:
+    # The evaluator cannot match kms:EncryptionContext:* keys (see tools/iam_evaluator/contract.py), so
+    # the binding CloudWatch Logs documents is checked on the statement itself.
+    (logs,) = [s for s in _key_policy(platform_templates, "logs") if s["Sid"] == "AllowLogs"]
+    assert logs["Principal"] == {"Service": f"logs.{CONFIG.region}.amazonaws.com"}
+    assert logs["Condition"] == {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{CONFIG.region}:{CONFIG.account}:log-group:*"}
+    }
+    assert "kms:DescribeKey" not in logs["Action"]

@@ -83,7 +83,7 @@ def test_job_launches_require_the_guardrails(platform_templates: dict[str, dict]
         assert set(conditions["ForAllValues:StringEquals"]) == {"sagemaker:VpcSubnets", "sagemaker:VpcSecurityGroupIds"}
         assert conditions["Bool"]["sagemaker:NetworkIsolation"] == "true"
         assert conditions["Bool"]["sagemaker:InterContainerTrafficEncryption"] == "true"
-        assert {"sagemaker:VolumeKmsKey", "sagemaker:OutputKmsKey"} <= set(conditions["ArnEquals"])
+        assert {"sagemaker:VolumeKmsKeyArn", "sagemaker:OutputKmsKeyArn"} <= set(conditions["ArnEquals"])
         # AND only name-scoped resources of this account and region
         for resource in _as_list(statement["Resource"]):
             assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:111122223333:[a-z-]+/[a-z0-9-]*\*", resource)
