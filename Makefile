@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK_CLI := $(CURDIR)/node_modules/.bin/cdk
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup synth cost test test-quick lint bench demo clean
+.PHONY: help setup synth cost workbench-up workbench-down test test-quick lint bench demo clean
 
 help:
 	@echo "make demo        set up, synth with every check, deploy to the local emulator, run the pipeline"
@@ -23,6 +23,8 @@ help:
 	@echo "make test-quick  the suite without the tests marked slow"
 	@echo "make bench       training and inference benchmarks against the reference baselines"
 	@echo "make cost        idle cost per month and cost of one pipeline run, per environment, from the templates"
+	@echo "make workbench-up / workbench-down ENV=dev CONTEXT='account=123456789012'"
+	@echo "                 deploy or delete the notebook (and, in dev, its endpoints); files persist in S3"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,6 +45,16 @@ synth: setup
 
 cost: setup
 	$(BIN)/python -m tools.cost
+
+# The workbench is a deployment unit of its own: switched off, dev bills no
+# interface endpoint. Needs AWS credentials; the other stacks must be deployed.
+ENV ?= dev
+WORKBENCH_ARGS = MlPlatform-$(ENV)-notebook --exclusively -c env=$(ENV) $(addprefix -c ,$(CONTEXT))
+workbench-up: setup
+	$(CDK_CLI) deploy $(WORKBENCH_ARGS) --require-approval never
+
+workbench-down: setup
+	$(CDK_CLI) destroy $(WORKBENCH_ARGS) --force
 
 test: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile

@@ -6,8 +6,10 @@ import pytest
 from aws_cdk.assertions import Match
 from constructs.idle_notebook import PLATFORM_IDENTIFIER, IdleNotebook
 
+from stacks.config import ENVIRONMENTS
+from stacks.notebook_stack import WORKBENCH_ENDPOINTS, WORKSPACE_PREFIX
 from stacks.platform import Platform
-from tests.infra.conftest import new_stack, template
+from tests.infra.conftest import new_stack, synth_platform, template
 
 
 def test_notebook_is_isolated_encrypted_and_imdsv2_only(dev_platform: Platform) -> None:
@@ -83,3 +85,31 @@ def test_idle_notebook_refuses_idle_time_below_check_interval() -> None:
             kms_key_id="arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
             idle_minutes=2,
         )
+
+
+def _interface_endpoints(platform: Platform, unit: str) -> list[dict]:
+    endpoints = template(platform, unit).find_resources("AWS::EC2::VPCEndpoint").values()
+    return [e["Properties"] for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
+
+
+def test_in_dev_the_workbench_brings_its_own_endpoints_in_its_az_only(dev_platform: Platform) -> None:
+    # GIVEN dev, whose VPC keeps no interface endpoint on while nobody works
+    assert _interface_endpoints(dev_platform, "network") == []
+    # THEN the workbench unit brings what a notebook without internet needs, in its one subnet
+    endpoints = _interface_endpoints(dev_platform, "notebook")
+    assert len(endpoints) == len(WORKBENCH_ENDPOINTS)
+    assert all(len(e["SubnetIds"]) == 1 and e["PrivateDnsEnabled"] for e in endpoints)
+
+
+def test_in_prod_the_workbench_uses_the_networks_endpoints() -> None:
+    # GIVEN prod, whose VPC keeps its endpoints on for the jobs in the VPC
+    _, prod = synth_platform(ENVIRONMENTS["prod"])
+    # THEN the workbench adds none, and the network has every one the workbench needs
+    assert _interface_endpoints(prod, "notebook") == []
+    assert set(WORKBENCH_ENDPOINTS) <= set(ENVIRONMENTS["prod"].network.interface_endpoints)
+
+
+def test_the_workbench_keeps_the_users_files_in_the_raw_bucket(dev_platform: Platform) -> None:
+    outputs = template(dev_platform, "notebook").find_outputs("WorkspaceUri")
+    (output,) = outputs.values()
+    assert output["Value"] == f"s3://{ENVIRONMENTS['dev'].bucket_name('raw')}/{WORKSPACE_PREFIX}mlp-dev-workbench/"

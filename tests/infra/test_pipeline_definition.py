@@ -15,6 +15,7 @@ from stacks.access_stack import CHANNELS_PREFIX, CHECKPOINTS_PREFIX, EVALUATION_
 from stacks.config import ENVIRONMENTS, ConfigError, PipelineConfig
 from stacks.pipeline_definition import PipelineResources, build_definition, checks, contract
 from stacks.pipeline_definition import steps as s
+from tests.infra.conftest import synth_platform, template
 
 CONFIG = ENVIRONMENTS["dev"]
 MODELS = CONFIG.bucket_name("models")
@@ -154,19 +155,16 @@ def test_parameters_expose_instances_limits_threshold_and_input(definition: dict
 # ----------------------------------------------------------------- every job's guardrails
 
 
-def test_processing_jobs_are_isolated_encrypted_and_in_the_vpc(definition, rendered) -> None:
+def test_processing_jobs_are_isolated_and_encrypted(definition, rendered) -> None:
     steps = _processing_steps(definition)
     assert [step["Name"] for step in steps] == [s.PREPROCESS, s.EVALUATE]
     for step in steps:
         job = step["Arguments"]
-        # THEN no network, encrypted traffic, the platform's subnets and workload SG
+        # THEN no network and encrypted traffic; in dev outside the VPC (no interface endpoints to pay for)
         network = job["NetworkConfig"]
         assert network["EnableNetworkIsolation"] is True, step["Name"]
         assert network["EnableInterContainerTrafficEncryption"] is True, step["Name"]
-        assert all("isolatedSubnet" in _source(rendered, v) for v in network["VpcConfig"]["Subnets"])
-        assert len(network["VpcConfig"]["Subnets"]) == len(CONFIG.network.availability_zones)
-        groups = network["VpcConfig"]["SecurityGroupIds"]
-        assert len(groups) == 1 and "WorkloadSecurityGroup" in _source(rendered, groups[0])
+        assert CONFIG.network.jobs_in_vpc is False and "VpcConfig" not in network
         # AND the volume is encrypted with the model key, the outputs with the key of what they hold:
         # data channels with the data key, the evaluation report with the model key
         assert "ModelKey" in _source(rendered, job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"])
@@ -203,16 +201,30 @@ def test_tuning_trials_run_on_spot_with_checkpoints(definition: dict) -> None:
     assert job["CheckpointConfig"]["LocalPath"] == "/opt/ml/checkpoints"
 
 
-def test_tuning_trials_are_isolated_encrypted_and_in_the_vpc(definition: dict, rendered) -> None:
+def test_tuning_trials_are_isolated_and_encrypted(definition: dict, rendered) -> None:
     job = _training_job(definition)
     assert job["EnableNetworkIsolation"] is True
     assert job["EnableInterContainerTrafficEncryption"] is True
-    assert all("isolatedSubnet" in _source(rendered, v) for v in job["VpcConfig"]["Subnets"])
-    assert all("WorkloadSecurityGroup" in _source(rendered, v) for v in job["VpcConfig"]["SecurityGroupIds"])
+    assert "VpcConfig" not in job  # dev: outside the VPC
     assert "ModelKey" in _source(rendered, job["ResourceConfig"]["VolumeKmsKeyId"])
     assert "ModelKey" in _source(rendered, job["OutputDataConfig"]["KmsKeyId"])
     assert "TrainingJobRole" in _source(rendered, job["RoleArn"])
     assert _join(job["OutputDataConfig"]["S3OutputPath"])[:3] == ["s3:/", MODELS, TRAINING_PREFIX.rstrip("/")]
+
+
+def test_in_prod_every_job_runs_in_the_platforms_subnets_and_workload_group() -> None:
+    # GIVEN prod, whose jobs run in the VPC
+    _, platform = synth_platform(ENVIRONMENTS["prod"])
+    rendered = checks.definition_from_template(template(platform, "pipeline").to_json())
+    steps = _processing_steps(rendered.definition)
+    vpcs = [step["Arguments"]["NetworkConfig"]["VpcConfig"] for step in steps]
+    vpcs.append(_training_job(rendered.definition)["VpcConfig"])
+    # THEN each job names the isolated subnets of every AZ and the workload security group
+    for vpc in vpcs:
+        assert len(vpc["Subnets"]) == len(ENVIRONMENTS["prod"].network.availability_zones)
+        assert all("isolatedSubnet" in _source(rendered, v) for v in vpc["Subnets"])
+        (group,) = vpc["SecurityGroupIds"]
+        assert "WorkloadSecurityGroup" in _source(rendered, group)
 
 
 def test_tuning_searches_auc_with_auto_early_stopping(definition: dict) -> None:

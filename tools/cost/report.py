@@ -18,6 +18,10 @@ from tools.cost.run import RunLine, run_lines
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+#: The deployment unit switched on and off with `make workbench-up` / `make workbench-down`.
+WORKBENCH_UNIT = "notebook"
+
+
 @dataclass(frozen=True)
 class EnvironmentCost:
     environment: str
@@ -28,8 +32,22 @@ class EnvironmentCost:
     trial_minutes: float
 
     @property
+    def platform_idle(self) -> list[CostLine]:
+        return [line for line in self.idle if not line.stack.endswith(f"-{WORKBENCH_UNIT}")]
+
+    @property
+    def workbench_idle(self) -> list[CostLine]:
+        return [line for line in self.idle if line.stack.endswith(f"-{WORKBENCH_UNIT}")]
+
+    @property
     def idle_usd(self) -> float:
-        return round(sum(line.usd_per_month for line in self.idle), 2)
+        """With the workbench switched off."""
+        return round(sum(line.usd_per_month for line in self.platform_idle), 2)
+
+    @property
+    def workbench_usd(self) -> float:
+        """What the workbench adds for every month it stays deployed (its notebook stopped when idle)."""
+        return round(sum(line.usd_per_month for line in self.workbench_idle), 2)
 
     @property
     def run_usd(self) -> float:
@@ -41,6 +59,7 @@ class EnvironmentCost:
             "region": self.region,
             "prices_as_of": PRICES_AS_OF,
             "idle_usd_per_month": self.idle_usd,
+            "workbench_usd_per_month": self.workbench_usd,
             "idle": [asdict(line) for line in self.idle],
             "run_usd": round(sum(line.usd for line in self.run), 4),
             "run_assumptions": {"processing_minutes": self.processing_minutes, "trial_minutes": self.trial_minutes},
@@ -116,7 +135,7 @@ def markdown(costs: list[EnvironmentCost]) -> str:
     items: dict[str, dict[str, float]] = defaultdict(dict)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for cost in costs:
-        for line in cost.idle:
+        for line in cost.platform_idle:
             items[line.item][cost.environment] = items[line.item].get(cost.environment, 0.0) + line.usd_per_month
             counts[line.item, cost.environment] += 1
     envs = [c.environment for c in costs]
@@ -130,7 +149,13 @@ def markdown(costs: list[EnvironmentCost]) -> str:
         rows.append(f"| {item} | " + " | ".join(cells) + " |")
     free = sorted(i for i in items if i not in paid)
     rows.append(f"| free while idle: {'; '.join(free)} | " + " | ".join("$0.00" for _ in envs) + " |")
-    rows.append("| **total idle** | " + " | ".join(f"**{_money(c.idle_usd)}**" for c in costs) + " |")
+    rows.append("| **total idle, workbench switched off** | "
+                + " | ".join(f"**{_money(c.idle_usd)}**" for c in costs) + " |")
+    workbench_items = sorted({line.item for c in costs for line in c.workbench_idle if line.usd_per_month})
+    rows.append(f"| the workbench, per month deployed ({'; '.join(workbench_items)}) | "
+                + " | ".join(_money(c.workbench_usd) for c in costs) + " |")
+    rows.append("| total idle with the workbench deployed | "
+                + " | ".join(_money(c.idle_usd + c.workbench_usd) for c in costs) + " |")
     rows.append("")
     rows.append(f"| one pipeline run ({costs[0].processing_minutes:g} min per processing job, "
                 f"{costs[0].trial_minutes:g} min per trial) | " + " | ".join(envs) + " |")

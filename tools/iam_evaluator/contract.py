@@ -99,6 +99,8 @@ class _Platform:
         self.via_s3 = {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}
         #: Where raw data lands (what preprocessing reads).
         self.raw = config.pipeline.raw_data_prefix
+        #: Whether jobs run in the VPC (prod) or network-isolated outside it (dev).
+        self.in_vpc = config.network.jobs_in_vpc
 
     def bucket(self, purpose: str) -> str:
         return f"arn:aws:s3:::{self.config.bucket_name(purpose)}"
@@ -113,10 +115,13 @@ class _Platform:
         return self.config.arn("logs", f"log-group:{JOB_LOG_GROUPS[kind]}:log-stream:job-1/algo-1")
 
     def job_context(self, *, output_key: str | None = None, **changes: ContextValue) -> dict[str, ContextValue]:
-        """A request that meets every guardrail; ``changes`` break one (None removes a key)."""
+        """A request that meets every guardrail; ``changes`` break one (None removes a key).
+
+        Where jobs run outside the VPC the compliant request names no VPC.
+        """
         compliant: dict[str, ContextValue] = {
-            "sagemaker:VpcSubnets": self.subnets,
-            "sagemaker:VpcSecurityGroupIds": [self.workload_sg],
+            "sagemaker:VpcSubnets": self.subnets if self.in_vpc else None,
+            "sagemaker:VpcSecurityGroupIds": [self.workload_sg] if self.in_vpc else None,
             "sagemaker:NetworkIsolation": True,
             "sagemaker:InterContainerTrafficEncryption": True,
             "sagemaker:VolumeKmsKeyArn": self.model_key,
@@ -158,12 +163,14 @@ def _job_role_cases(p: _Platform, who: str, kind: str) -> list[Case]:
              "publish into another namespace"),
         Case(who, "ecr:BatchGetImage", repository_arn(xgboost_image_uri(p.region)), {}, ALLOW, "pull the image"),
         Case(who, "ecr:BatchGetImage", p.config.arn("ecr", "repository/any-image"), {}, DENY, "pull another image"),
-        Case(who, "ec2:CreateNetworkInterface", p.config.arn("ec2", f"subnet/{p.subnets[0]}"), {}, ALLOW,
-             "attach to a platform subnet"),
+        # Jobs outside the VPC (dev) create no network interface, so their roles may not either.
+        Case(who, "ec2:CreateNetworkInterface", p.config.arn("ec2", f"subnet/{p.subnets[0]}"), {},
+             ALLOW if p.in_vpc else DENY, "attach to a platform subnet"),
         Case(who, "ec2:CreateNetworkInterface", p.config.arn("ec2", "subnet/subnet-foreign"), {}, DENY,
              "attach to a foreign subnet"),
         Case(who, "ec2:DeleteNetworkInterface", p.config.arn("ec2", "network-interface/eni-1"),
-             {"ec2:Vpc": p.config.arn("ec2", f"vpc/{p.vpc}")}, ALLOW, "manage its ENIs in the VPC"),
+             {"ec2:Vpc": p.config.arn("ec2", f"vpc/{p.vpc}")}, ALLOW if p.in_vpc else DENY,
+             "manage its ENIs in the VPC"),
         Case(who, "ec2:DeleteNetworkInterface", p.config.arn("ec2", "network-interface/eni-1"),
              {"ec2:Vpc": p.config.arn("ec2", "vpc/vpc-foreign")}, DENY, "manage ENIs of another VPC"),
         Case(who, "sagemaker:CreateTrainingJob", p.sagemaker(f"training-job/{PIPELINE_JOB_PREFIX}a-b-c"),
@@ -248,12 +255,17 @@ def _launch_cases(p: _Platform, who: str, action: str, resource: str, output_key
     """One compliant launch, then each guardrail broken alone."""
     short = action.split(":")[1]
     ok = p.job_context(output_key=output_key)
-    broken = {
+    platform_vpc = {"sagemaker:VpcSubnets": p.subnets, "sagemaker:VpcSecurityGroupIds": [p.workload_sg]}
+    vpc_required = {
         "no VPC at all": {"sagemaker:VpcSubnets": None, "sagemaker:VpcSecurityGroupIds": None},
         "no subnets": {"sagemaker:VpcSubnets": None},
-        "a foreign subnet among the subnets": {"sagemaker:VpcSubnets": [*p.subnets, "subnet-foreign"]},
-        "the endpoints' security group": {"sagemaker:VpcSecurityGroupIds": [p.workload_sg, p.endpoint_sg]},
-        "a foreign security group": {"sagemaker:VpcSecurityGroupIds": ["sg-foreign"]},
+    }
+    broken = {
+        **(vpc_required if p.in_vpc else {}),
+        "a foreign subnet among the subnets": {**platform_vpc, "sagemaker:VpcSubnets": [*p.subnets, "subnet-foreign"]},
+        "the endpoints' security group": {**platform_vpc,
+                                          "sagemaker:VpcSecurityGroupIds": [p.workload_sg, p.endpoint_sg]},
+        "a foreign security group": {**platform_vpc, "sagemaker:VpcSecurityGroupIds": ["sg-foreign"]},
         "network isolation off": {"sagemaker:NetworkIsolation": False},
         "no network isolation key": {"sagemaker:NetworkIsolation": None},
         "inter-container encryption off": {"sagemaker:InterContainerTrafficEncryption": False},
@@ -263,8 +275,12 @@ def _launch_cases(p: _Platform, who: str, action: str, resource: str, output_key
         "the logs key as output key": {"sagemaker:OutputKmsKeyArn": p.logs_key},
         "no output key": {"sagemaker:OutputKmsKeyArn": None},
     }
+    # Outside the VPC (dev) a job may still name the platform's VPC, and only that one.
+    in_platform_vpc = [] if p.in_vpc else [
+        Case(who, action, resource, {**ok, **platform_vpc}, ALLOW, f"{short} in the platform's VPC")]
     return [
         Case(who, action, resource, ok, ALLOW, f"{short} within the guardrails"),
+        *in_platform_vpc,
         *(Case(who, action, resource, {**ok, **change}, DENY, f"{short} with {why}") for why, change in broken.items()),
     ]
 
