@@ -20,8 +20,10 @@ from tools import synth_report
 @pytest.fixture(scope="module", params=sorted(ENVIRONMENTS))
 def checked_assembly(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Each environment's platform synthesized with all four packs registered, as `make synth` does."""
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(outdir=str(outdir), context=new_app().node.get_all_context())
+    outdir = tmp_path_factory.mktemp(f"cdk.out-{request.param}-")
+    # Path metadata as the CLI writes it: the report counts an acknowledgement once, on its construct.
+    context = {**new_app().node.get_all_context(), "aws:cdk:enable-path-metadata": True}
+    app = cdk.App(outdir=str(outdir), context=context)
     build_platform(app, ENVIRONMENTS[request.param])
     compliance.add_nag_packs(app)
     app.synth()  # raises on any unacknowledged finding
@@ -86,3 +88,16 @@ def test_report_counts_unacknowledged_findings_per_pack(tmp_path: Path) -> None:
     packs = synth_report.summarize(tmp_path)["packs"]
     assert packs["AwsSolutions"]["unacknowledged"] >= 2
     assert all(packs[p]["unacknowledged"] > 0 for p in compliance.COMPLIANCE_PACKS)
+
+
+def test_the_readmes_acknowledgement_counts_are_the_synthesized_ones(checked_assembly: Path) -> None:
+    # The README's table states dev's counts; this keeps it true.
+    if not checked_assembly.name.startswith("cdk.out-dev-"):
+        pytest.skip("the README states dev's counts")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    stated = {
+        pack: (int(unacknowledged), int(acknowledged))
+        for pack, unacknowledged, acknowledged in re.findall(r"^  \| ([\w.]+) \| (\d+) \| (\d+) \|", readme, re.M)
+    }
+    counts = synth_report.summarize(checked_assembly)["packs"]
+    assert stated == {p: (c["unacknowledged"], c["acknowledged"]) for p, c in counts.items()}
