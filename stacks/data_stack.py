@@ -160,13 +160,8 @@ class DataStack(cdk.Stack):
         """The configured key administrator, or a role people of the account assume with MFA."""
         if config.perimeter.key_admin_role_arn:
             return iam.ArnPrincipal(config.perimeter.key_admin_role_arn)
-        admin = ExecutionRole(
-            self,
-            "KeyAdministrator",
-            description="ML platform: administers the platform's KMS keys (never reads data)",
-            role_name=config.role_name("key-admin"),
-            assumed_by=_account_with_mfa(),
-            max_session_hours=_PEOPLE_SESSION_HOURS,
+        admin = self._person_role(
+            config, "KeyAdministrator", "key-admin", "administers the platform's KMS keys (never reads data)"
         )
         # The key policies grant the administration itself; IAM only lets the
         # console list the keys.
@@ -177,19 +172,21 @@ class DataStack(cdk.Stack):
         """A role for emergencies that reads every data bucket; it is inside the perimeter."""
         if config.perimeter.break_glass_role_arn:
             return
-        role = ExecutionRole(
-            self,
-            "BreakGlass",
-            description="ML platform: emergency read access to every data bucket (MFA; alert on use)",
-            role_name=config.role_name("break-glass"),
-            assumed_by=_account_with_mfa(),
-            max_session_hours=_PEOPLE_SESSION_HOURS,
+        role = self._person_role(
+            config, "BreakGlass", "break-glass", "emergency read access to every data bucket (MFA; alert on use)"
         )
         for purpose, key in (("raw", self.data_key), ("processed", self.data_key), ("models", self.model_key)):
             role.grant_read(config.arn("s3", config.bucket_name(purpose)), key.key_arn)
 
 
-def _account_with_mfa() -> iam.IPrincipal:
-    # Trusting the account delegates the choice of who may assume the role to
-    # IAM policies of the account; MFA is required whoever that is.
-    return iam.AccountRootPrincipal().with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+    def _person_role(self, config: PlatformConfig, id: str, purpose: str, duty: str) -> ExecutionRole:
+        # Trusting the account delegates the choice of who may assume the role to
+        # IAM policies of the account; MFA is required whoever that is.
+        return ExecutionRole(
+            self,
+            id,
+            description=f"ML platform: {duty}",
+            role_name=config.role_name(purpose),
+            assumed_by=iam.AccountRootPrincipal().with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
+            max_session_hours=_PEOPLE_SESSION_HOURS,
+        )
