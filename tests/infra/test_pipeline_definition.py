@@ -281,6 +281,8 @@ def test_registered_container_serves_with_the_handlers_inside_the_artifact(defin
     assert container["Environment"] == {
         "SAGEMAKER_PROGRAM": "inference.py",
         "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        # The server substitutes this for a missing Accept or */*: the declared response type.
+        "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
         # The toolkit pip-installs code/ at start-up; with no index it must build without isolation.
         "PIP_NO_BUILD_ISOLATION": "false",
         "PIP_NO_INDEX": "true",

@@ -58,9 +58,8 @@ def expected(model, cancer):
 
 
 def _invoke(model, body, content_type, accept="text/csv"):
-    data = inference.input_fn(body, content_type)
-    prediction = inference.predict_fn(data, model)
-    return inference.output_fn(prediction, accept)
+    # Outside a Flask request a bad request raises its RequestError (the MMS contract).
+    return inference.transform_fn(model, body, content_type, accept)
 
 
 def _csv(rows: np.ndarray) -> str:

@@ -63,9 +63,14 @@ OFFLINE_INSTALL_ENVIRONMENT = {
 }
 #: Environment of every training job (the tuning step's trials).
 TRAINING_ENVIRONMENT = dict(OFFLINE_INSTALL_ENVIRONMENT)
+#: What a request without Accept (or with ``*/*``) gets. The image's server puts
+#: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT (its default: application/json) in their
+#: place before the handlers see them, and the model package declares text/csv.
+SERVING_DEFAULT_ACCEPT = "text/csv"
 SERVING_ENVIRONMENT = {
     "SAGEMAKER_PROGRAM": SERVING_PROGRAM,
     "SAGEMAKER_SUBMIT_DIRECTORY": f"{OPT_ML}/model/{SERVING_CODE_DIR}",
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": SERVING_DEFAULT_ACCEPT,
     **OFFLINE_INSTALL_ENVIRONMENT,
 }
 
