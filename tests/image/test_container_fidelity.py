@@ -55,6 +55,20 @@ def test_the_definitions_objective_regex_matches_the_real_log(trial, tune_argume
     assert 0.9 < values[-1] <= 1.0
 
 
+def test_without_the_definitions_environment_the_trial_cannot_install_its_code(
+        tmp_path, tune_arguments, breast_cancer_channels, code_file) -> None:
+    # GIVEN the same trial, but with the Tune job definition's Environment taken away
+    job = {key: value for key, value in tune_arguments["TrainingJobDefinition"].items() if key != "Environment"}
+    hyperparameters = harness.trial_hyperparameters(job, tune_arguments["HyperParameterTuningJobConfig"])
+    harness.lay_out_training(tmp_path / "opt_ml", job, hyperparameters, breast_cancer_channels, code_file)
+    # WHEN the image's toolkit runs it with no package index
+    run = harness.run_training(tmp_path / "opt_ml", job, tmp_path / "overlay")
+    # THEN pip's isolated build finds no setuptools and the job fails: nothing on disk stood in for the index
+    assert run.process.returncode != 0
+    assert re.search(r"No matching distribution found for setuptools", run.log), run.log[-3000:]
+    assert (run.root / "output" / "failure").read_text().startswith("InstallModuleError")
+
+
 # ------------------------------------------------------------------ serving
 
 
@@ -133,6 +147,18 @@ def expected(trial, rows: np.ndarray) -> np.ndarray:
     booster = xgb.Booster()
     booster.load_model(bytearray((trial.model_dir / "xgboost-model").read_bytes()))
     return booster.inplace_predict(rows)
+
+
+def test_without_the_offline_environment_the_endpoint_does_not_start(tmp_path, trial, registered_container) -> None:
+    # GIVEN the registered container's Environment without the offline-install variables
+    environment = {key: value for key, value in registered_container["Environment"].items()
+                   if not key.startswith("PIP_")}
+    tarball = harness.package_model(trial.model_dir, tmp_path / "model.tar.gz")
+    # WHEN the image's server starts
+    result = harness.serve(tmp_path / "opt_ml", tarball, environment, [_request(b"", None, path="/ping", method="GET")],
+                           tmp_path / "overlay")
+    # THEN installing code/ fails before the first ping, as on an isolated endpoint
+    assert result.start_up_error is not None and result.start_up_error.startswith("InstallModuleError")
 
 
 def test_ping_answers_200(served) -> None:
