@@ -30,7 +30,7 @@ import inference  # noqa: E402
 from smxgb import serving  # noqa: E402
 
 FEATURES = 4
-SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
