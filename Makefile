@@ -13,6 +13,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK_CLI := $(CURDIR)/node_modules/.bin/cdk
 PYTEST_WORKERS ?= 2
+# The SageMaker XGBoost image's Python (tests/image/): its own venv, python3.12 like the image.
+IMAGE_VENV := .image-venv
 
 .PHONY: help setup synth cost workbench-up workbench-down test test-quick lint bench demo clean
 
@@ -37,7 +39,11 @@ node_modules/.setup-stamp: package.json package-lock.json $(VENV)/.setup-stamp
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.setup-stamp node_modules/.setup-stamp
+$(IMAGE_VENV)/.setup-stamp: tests/image/requirements.txt tests/image/toolkit.txt tests/image/build_env.sh
+	tests/image/build_env.sh $(IMAGE_VENV)
+	touch $@
+
+setup: $(VENV)/.setup-stamp node_modules/.setup-stamp $(IMAGE_VENV)/.setup-stamp
 
 synth: setup
 	rm -rf cdk.out
@@ -72,4 +78,4 @@ demo: setup
 	$(BIN)/python -m tools.demo
 
 clean:
-	rm -rf cdk.out $(VENV) node_modules
+	rm -rf cdk.out $(VENV) node_modules $(IMAGE_VENV)

@@ -77,8 +77,7 @@ def measure() -> list[dict]:
     baseline_model.set_param({"nthread": 1})
 
     def ours(body: str) -> bytes:
-        data = inference.input_fn(body, "text/csv")
-        return inference.output_fn(inference.predict_fn(data, ours_model), "text/csv")[0]
+        return inference.transform_fn(ours_model, body, "text/csv", "text/csv")[0]
 
     results = []
     for count in PAYLOAD_ROWS:

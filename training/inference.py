@@ -1,7 +1,8 @@
 """Serving handlers for the SageMaker XGBoost framework container (script mode).
 
 Pass this file as the model's ``entry_point`` with ``training/`` as its source
-directory. Requests: ``text/csv`` (features only, no header, no label),
+directory; the container calls ``model_fn`` once and ``transform_fn`` per
+request. Requests: ``text/csv`` (features only, no header, no label),
 ``application/json`` (``{"instances": [[...], ...]}``, ``{"instances":
 [{"features": [...]}]}``, a list of rows or one row), ``application/x-parquet``
 and ``application/x-npy``. Responses: ``text/csv`` (one prediction per line;
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import xgboost as xgb
 
 from smxgb import env, serving
@@ -33,17 +33,20 @@ def model_fn(model_dir: str) -> xgb.Booster:
     return booster
 
 
-def input_fn(request_body, request_content_type: str) -> np.ndarray:
-    # The toolkit does not hand input_fn the model, so the width is checked in predict_fn.
-    return serving.decode(request_body, request_content_type, serving.Limits.from_env())
+def transform_fn(model: xgb.Booster, request_body, request_content_type: str | None,
+                 accept: str | None) -> tuple[bytes, str]:
+    """Decode, predict and encode one request; return ``(body, content_type)``.
 
-
-def predict_fn(input_data: np.ndarray, model: xgb.Booster) -> np.ndarray:
-    serving.check_width(input_data, model.num_features())
-    return model.inplace_predict(input_data, validate_features=False)
-
-
-def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[bytes, str]:
-    """Return ``(body, content_type)``; the toolkit sends that content type back."""
-    content_type = serving.negotiate_accept(accept)
-    return serving.encode(prediction, content_type), content_type
+    One handler instead of input_fn/predict_fn/output_fn, because the image's
+    single-model server (sagemaker-containers' Transformer) turns any exception
+    those raise into the same bare 500: a bad request is answered here, with its
+    4xx and a one-line reason (see :func:`smxgb.serving.client_error`).
+    """
+    try:
+        matrix = serving.decode(request_body, request_content_type, serving.Limits.from_env())
+        serving.check_width(matrix, model.num_features())
+        content_type = serving.negotiate_accept(accept)
+        prediction = model.inplace_predict(matrix, validate_features=False)
+        return serving.encode(prediction, content_type), content_type
+    except serving.RequestError as error:
+        return serving.client_error(error)

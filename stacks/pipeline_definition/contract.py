@@ -16,7 +16,12 @@ if str(TRAINING_DIR) not in sys.path:
     sys.path.append(str(TRAINING_DIR))
 
 from smxgb import hyperparams, metrics, report  # noqa: E402
-from smxgb.env import DEFAULT_CHECKPOINT_DIR, PROCESSING_ROOT, SERVING_ENVIRONMENT  # noqa: E402
+from smxgb.env import (  # noqa: E402
+    DEFAULT_CHECKPOINT_DIR,
+    PROCESSING_ROOT,
+    SERVING_ENVIRONMENT,
+    TRAINING_ENVIRONMENT,
+)
 
 #: The tuning objective, named as the built-in algorithm and train.py's log line name it.
 OBJECTIVE_METRIC = "validation:auc"
@@ -48,6 +53,7 @@ __all__ = [
     "DEFAULT_CHECKPOINT_DIR",
     "PROCESSING_ROOT",
     "SERVING_ENVIRONMENT",
+    "TRAINING_ENVIRONMENT",
     "hyperparams",
     "metrics",
     "report",

@@ -178,6 +178,8 @@ def _training_job_definition(r: PipelineResources) -> dict:
             "LocalPath": contract.DEFAULT_CHECKPOINT_DIR,
         },
         "RetryStrategy": {"MaximumRetryAttempts": 2},
+        # The toolkit pip-installs the code channel; see smxgb.env.OFFLINE_INSTALL_ENVIRONMENT.
+        "Environment": dict(contract.TRAINING_ENVIRONMENT),
     }
 
 

@@ -293,7 +293,21 @@ def test_registered_container_serves_with_the_handlers_inside_the_artifact(defin
     assert container["Environment"] == {
         "SAGEMAKER_PROGRAM": "inference.py",
         "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        # The server substitutes this for a missing Accept or */*: the declared response type.
+        "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
+        # The toolkit pip-installs code/ at start-up; with no index it must build without isolation.
+        "PIP_NO_BUILD_ISOLATION": "false",
+        "PIP_NO_INDEX": "true",
     }
+
+
+def test_trials_install_their_code_without_a_package_index(definition: dict) -> None:
+    # GIVEN network-isolated trials, whose toolkit runs `pip install .` on the code channel
+    job = checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinition"]
+    assert job["EnableNetworkIsolation"] is True
+    # THEN pip builds against the image's setuptools and never looks for an index
+    # (pip reads --no-build-isolation inverted from the environment: "false" disables isolation)
+    assert job["Environment"] == {"PIP_NO_BUILD_ISOLATION": "false", "PIP_NO_INDEX": "true"}
 
 
 def test_channels_and_outputs_live_under_the_shared_prefixes(definition: dict) -> None:

@@ -58,9 +58,8 @@ def expected(model, cancer):
 
 
 def _invoke(model, body, content_type, accept="text/csv"):
-    data = inference.input_fn(body, content_type)
-    prediction = inference.predict_fn(data, model)
-    return inference.output_fn(prediction, accept)
+    # Outside a Flask request a bad request raises its RequestError (the MMS contract).
+    return inference.transform_fn(model, body, content_type, accept)
 
 
 def _csv(rows: np.ndarray) -> str:
@@ -193,6 +192,13 @@ NARROW_ROW = ",".join(["1.0"] * 29)
         ("[]", "application/json", HTTPStatus.BAD_REQUEST, r"holds no rows"),
         ('{"instances": [{"x": 1}]}', "application/json", HTTPStatus.BAD_REQUEST, r'"features" list'),
         ("[[1, 2]]", "application/json", HTTPStatus.BAD_REQUEST, r"must have 30 features .*got 2"),
+        ('{"instances": [[' + "9" * 400 + "]]}", "application/json", HTTPStatus.BAD_REQUEST,
+         r"a number 400 characters long.*at most 64"),
+        ("[" * 5000 + "]" * 5000, "application/json", HTTPStatus.BAD_REQUEST, r"nests 5000 levels deep"),
+        ('["[[[[[[", {"instances": "]]]]"}]', "application/json", HTTPStatus.BAD_REQUEST, r"no rows|numbers"),
+        ("[[[1.0]]]", "application/json", HTTPStatus.BAD_REQUEST, r"3-dimensional array; send rows"),
+        (b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000,), }"
+         + b" " * 54 + b"\n", "application/x-npy", HTTPStatus.BAD_REQUEST, r"declares 400000000000 bytes"),
         (b"PAR1garbage", "application/x-parquet", HTTPStatus.BAD_REQUEST, r"Parquet body does not parse"),
         (b"\x93NUMPY garbage", "application/x-npy", HTTPStatus.BAD_REQUEST, r"NPY body does not parse"),
         ("1,2", "image/png", HTTPStatus.UNSUPPORTED_MEDIA_TYPE, r"'image/png' is not supported.*text/csv"),

@@ -1,7 +1,7 @@
 """Predictions from a registered model's artifact through its own serving code, in this process.
 
-moto runs no containers, so the serving container's handler chain (model_fn ->
-input_fn -> predict_fn -> output_fn) is called here with the same artifact
+moto runs no containers, so the serving container's handlers (model_fn, then
+transform_fn per request) are called here with the same artifact
 the endpoint would download, and with the handlers that artifact carries in
 ``code/`` (where ``SAGEMAKER_SUBMIT_DIRECTORY`` points the real container).
 """
@@ -46,5 +46,4 @@ def predict_csv(model_data_url: str, body: str, *, storage: Storage, accept: str
         extract(tarball, model_dir, step="serve", field="ModelDataUrl")
         handlers = _handlers(model_dir)
         model = handlers.model_fn(str(model_dir))
-    prediction = handlers.predict_fn(handlers.input_fn(body, "text/csv"), model)
-    return handlers.output_fn(prediction, accept)
+    return handlers.transform_fn(model, body, "text/csv", accept)

@@ -89,7 +89,7 @@ def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
         cpus = max(1, ws.options.cpus // (len(batch) * hosts))
         with ThreadPoolExecutor(max_workers=len(batch)) as pool:
             futures = [pool.submit(_run_trial, trial, entry_point, source_dir, layout, content_types, static, root,
-                                   cpus, timeout) for trial in batch]
+                                   cpus, timeout, job.get("Environment", {})) for trial in batch]
             results = [future.result() for future in futures]
         for trial, result in zip(batch, results, strict=True):
             _finish_trial(name, trial, result, metric_regexes, objective["MetricName"], output_path, ws)
@@ -238,11 +238,14 @@ def _script_mode(step: str, static: dict, channels: dict[str, Path], ws: Workspa
 
 def _run_trial(trial: Trial, entry_point: str, source_dir: Path, layout: dict[str, dict[str, Path]],
                content_types: dict[str, str], static: dict, root: Path, cpus: int,
-               timeout: float | None) -> local_runner.Result | None:
-    """One training job: one process per instance; the leader's (algo-1) result stands for the job."""
+               timeout: float | None, environment: dict[str, str]) -> local_runner.Result | None:
+    """One training job: one process per instance; the leader's (algo-1) result stands for the job.
+
+    The job definition's Environment reaches the script as SageMaker passes it to the container.
+    """
     started = time.perf_counter()
     common = dict(content_types=content_types, hyperparameters={**static, **trial.hyperparameters},
-                  source_dir=source_dir, num_cpus=cpus, timeout=timeout)
+                  source_dir=source_dir, num_cpus=cpus, timeout=timeout, env=environment)
     try:
         if len(layout) == 1:
             return local_runner.run_training(entry_point, channels=layout["algo-1"],

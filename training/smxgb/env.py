@@ -51,9 +51,27 @@ MODEL_FILE_NAME = "xgboost-model"
 #: SAGEMAKER_SUBMIT_DIRECTORY, which the model package points at this folder.
 SERVING_CODE_DIR = "code"
 SERVING_PROGRAM = "inference.py"
+#: The image's toolkit (sagemaker-containers) runs ``pip install .`` on the code before
+#: training and when an endpoint starts. pip builds in an isolated environment that it
+#: fills with setuptools from the package index, and a network-isolated container has
+#: none: every trial and endpoint start would fail with InstallModuleError. The image
+#: ships setuptools, so build against it and never look for an index. pip reads
+#: ``--no-build-isolation`` from the environment inverted: "false" is what turns isolation off.
+OFFLINE_INSTALL_ENVIRONMENT = {
+    "PIP_NO_BUILD_ISOLATION": "false",
+    "PIP_NO_INDEX": "true",
+}
+#: Environment of every training job (the tuning step's trials).
+TRAINING_ENVIRONMENT = dict(OFFLINE_INSTALL_ENVIRONMENT)
+#: What a request without Accept (or with ``*/*``) gets. The image's server puts
+#: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT (its default: application/json) in their
+#: place before the handlers see them, and the model package declares text/csv.
+SERVING_DEFAULT_ACCEPT = "text/csv"
 SERVING_ENVIRONMENT = {
     "SAGEMAKER_PROGRAM": SERVING_PROGRAM,
     "SAGEMAKER_SUBMIT_DIRECTORY": f"{OPT_ML}/model/{SERVING_CODE_DIR}",
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": SERVING_DEFAULT_ACCEPT,
+    **OFFLINE_INSTALL_ENVIRONMENT,
 }
 
 

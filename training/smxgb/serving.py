@@ -1,9 +1,11 @@
 """Request decoding, validation and response encoding for the serving container.
 
 ``training/inference.py`` wires these into the script-mode handler contract.
-Every problem with a request raises a :class:`RequestError` subclass whose
-``status_code`` the model server returns, so a bad payload is a 4xx with a
-one-line reason, never a 500 with a traceback.
+Every problem with a request raises a :class:`RequestError` subclass carrying
+its 4xx status and a one-line reason, which :func:`client_error` turns into the
+response of whichever server runs the handlers, so a bad payload is never a 500
+with a traceback. Untrusted bodies are bounded before any parser sees them:
+size, JSON nesting depth and number length, NPY declared size.
 
 Fast path: CSV is parsed by pyarrow's C++ reader (small payloads by a plain
 ``bytes.split``, which beats pyarrow's fixed cost below a few dozen rows), and
@@ -15,16 +17,21 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 
 import numpy as np
 
-# The inference toolkit maps an exception to an HTTP status only when it is an
-# instance of *its* BaseInferenceToolkitError (anything else becomes a 500), so
-# inside the container our errors must subclass it; tests and tools outside the
-# container get a stand-in with the same constructor and attributes.
+# Two servers can run the handlers. The image's single-model server is
+# sagemaker-containers' Flask worker, whose Transformer maps every exception of a
+# handler to one generic 500: there client_error answers with a response instead.
+# Its multi-model server (MMS + sagemaker-inference) maps an exception to a status
+# only when it is a BaseInferenceToolkitError, so our errors subclass that one
+# when it is installed; tests and tools outside the image get a stand-in with the
+# same constructor and attributes.
 try:  # pragma: no cover - only the serving container has the toolkit
     from sagemaker_inference.errors import BaseInferenceToolkitError as _ToolkitError
 except ImportError:
@@ -63,6 +70,12 @@ NAN_POLICIES = (NAN_POLICY_MISSING, NAN_POLICY_REJECT)
 DEFAULT_PREDICT_THREADS = 1
 # Below this size splitting bytes in Python beats pyarrow's per-call setup.
 SMALL_CSV_BYTES = 4096
+# The deepest documented JSON request is {"instances": [{"features": [...]}]}. Checked
+# before parsing: Python's json recursion fails only ~1000 levels down, after the work.
+MAX_JSON_DEPTH = 4
+# A float32 needs at most ~17 significant characters; a 400-digit integer would parse
+# as a Python int and then overflow the float32 conversion.
+MAX_NUMBER_CHARS = 64
 
 
 class RequestError(_ToolkitError):
@@ -91,6 +104,21 @@ class UnsupportedContentTypeError(RequestError):
 
 class UnsupportedAcceptError(RequestError):
     status = HTTPStatus.NOT_ACCEPTABLE
+
+
+def client_error(error: RequestError):
+    """The response for a bad request: a Flask response inside the image's single-model server, else re-raise.
+
+    The response body is the one-line reason; the status is the error's 4xx.
+    """
+    try:
+        import flask
+    except ImportError:  # pragma: no cover - every image ships Flask
+        raise error from None
+    if not flask.has_request_context():
+        # MMS (sagemaker-inference) or a direct call: the exception carries the status.
+        raise error
+    return flask.Response(error.message + "\n", status=error.status_code, mimetype="text/plain")
 
 
 @dataclass(frozen=True)
@@ -173,6 +201,10 @@ def check_width(matrix: np.ndarray, num_features: int) -> None:
 def _validate(matrix: np.ndarray, limits: Limits) -> np.ndarray:
     if matrix.ndim == 1:
         matrix = matrix.reshape(1, -1)
+    if matrix.ndim > 2:
+        raise BadRequestError(
+            f"the request holds a {matrix.ndim}-dimensional array; send rows of numbers (a 2-D matrix)"
+        )
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         raise BadRequestError("the request holds no rows; send at least one row of features")
     rows = matrix.shape[0]
@@ -234,7 +266,7 @@ def _read_csv_arrow(data: bytes) -> np.ndarray:
             read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=False),
             convert_options=_csv_convert_options(num_columns),
         )
-    except pa.ArrowInvalid as exc:
+    except pa.ArrowException as exc:
         raise BadRequestError(f"the CSV body is not numeric features only: {_arrow_reason(exc)}") from exc
     return _columns_to_matrix([column.to_numpy() for column in table.columns])
 
@@ -273,21 +305,53 @@ def _columns_to_matrix(columns: list[np.ndarray]) -> np.ndarray:
     return matrix
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_LONG_NUMBER = re.compile(rb"[-+0-9.eE]{%d,}" % (MAX_NUMBER_CHARS + 1))
+_JSON_OPENERS = (ord("["), ord("{"))
+_JSON_CLOSERS = (ord("]"), ord("}"))
+
+
+def _check_json_bounds(data: bytes) -> None:
+    """Refuse deep nesting and overlong numbers before ``json.loads`` spends time or memory on them."""
+    skeleton = _JSON_STRING.sub(b'""', data)  # brackets and digits inside strings do not count
+    codes = np.frombuffer(skeleton, dtype=np.uint8)
+    steps = np.isin(codes, _JSON_OPENERS).astype(np.int64) - np.isin(codes, _JSON_CLOSERS)
+    depth = int(np.cumsum(steps).max(initial=0))
+    if depth > MAX_JSON_DEPTH:
+        raise BadRequestError(
+            f"the JSON body nests {depth} levels deep, more than the {MAX_JSON_DEPTH} a request needs;"
+            ' send {"instances": [[...], ...]} or a list of rows'
+        )
+    long_number = _JSON_LONG_NUMBER.search(skeleton)
+    if long_number:
+        raise BadRequestError(
+            f"the JSON body has a number {len(long_number.group())} characters long (digits and all);"
+            f" features are float32, send numbers of at most {MAX_NUMBER_CHARS} characters"
+        )
+
+
 def _decode_json(body) -> np.ndarray:
+    data = _as_bytes(body)
+    _check_json_bounds(data)
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestError(f"the JSON body does not parse: {exc}") from exc
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequestError(f"the JSON body does not parse: {_one_line(exc)}") from exc
     rows = _json_rows(document)
     try:
         return np.array(rows, dtype=np.float32)
     except TypeError:
         # JSON null is a missing value; the slow path only runs when one is present.
         return _json_rows_with_nulls(rows)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise BadRequestError(
-            f"the JSON rows must be equally long lists of numbers: {exc}"
+            f"the JSON rows must be equally long lists of numbers: {_one_line(exc)}"
         ) from exc
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _json_rows(document) -> list:
@@ -315,8 +379,8 @@ def _json_rows_with_nulls(rows: list) -> np.ndarray:
             rows = [rows]
         cleaned = [[np.nan if value is None else value for value in row] for row in rows]
         return np.array(cleaned, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise BadRequestError(f"the JSON rows must be equally long lists of numbers: {exc}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise BadRequestError(f"the JSON rows must be equally long lists of numbers: {_one_line(exc)}") from exc
 
 
 def _decode_parquet(body) -> np.ndarray:
@@ -326,7 +390,7 @@ def _decode_parquet(body) -> np.ndarray:
     try:
         table = pq.read_table(pa.BufferReader(_as_bytes(body)))
     except (pa.ArrowException, OSError) as exc:
-        raise BadRequestError(f"the Parquet body does not parse: {exc}") from exc
+        raise BadRequestError(f"the Parquet body does not parse: {_one_line(exc)}") from exc
     columns = []
     for field, column in zip(table.schema, table.columns, strict=True):
         if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
@@ -338,11 +402,31 @@ def _decode_parquet(body) -> np.ndarray:
     return _columns_to_matrix(columns)
 
 
-def _decode_npy(body) -> np.ndarray:
+def _check_npy_header(data: bytes) -> None:
+    """Refuse a header that declares more data than the body holds: np.load would allocate it first."""
+    stream = io.BytesIO(data)
     try:
-        array = np.load(io.BytesIO(_as_bytes(body)), allow_pickle=False)
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(stream)
+    except (ValueError, OSError, EOFError, TypeError) as exc:
+        raise BadRequestError(f"the NPY body does not parse: {_one_line(exc)}") from exc
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > len(data):
+        raise BadRequestError(
+            f"the NPY header declares {declared} bytes of data but the body has {len(data)}; send a complete array"
+        )
+
+
+def _decode_npy(body) -> np.ndarray:
+    data = _as_bytes(body)
+    _check_npy_header(data)
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise BadRequestError(f"the NPY body does not parse (pickled arrays are refused): {exc}") from exc
+        raise BadRequestError(
+            f"the NPY body does not parse (pickled arrays are refused): {_one_line(exc)}"
+        ) from exc
     if array.dtype.kind not in "biuf":
         raise BadRequestError(f"the NPY array has dtype {array.dtype}; send a numeric array")
     if array.ndim not in (1, 2):
