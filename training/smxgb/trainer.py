@@ -113,7 +113,9 @@ def train(
     elapsed = time.perf_counter() - started
     best_iteration = best_score = None
     if early_stopping_rounds and remaining and booster.attr("best_iteration") is not None:
-        best_iteration = done + int(booster.attr("best_iteration"))
+        # XGBoost's EarlyStopping counts from round 0 of the booster, resumed
+        # rounds included (it adds the starting round itself).
+        best_iteration = int(booster.attr("best_iteration"))
         best_score = float(booster.attr("best_score"))
         # Serve the best model, not the one early_stopping_rounds past it.
         booster = booster[: best_iteration + 1]
