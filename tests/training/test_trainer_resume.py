@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import xgboost as xgb
+
 from smxgb import trainer
 
 
