@@ -1,0 +1,144 @@
+"""Read what an endpoint scored from SageMaker's data-capture files.
+
+A real-time endpoint with data capture writes JSON Lines under
+``<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``, one line per
+request::
+
+    {"captureData": {"endpointInput": {"observedContentType": "text/csv",
+                                       "mode": "INPUT", "data": "1.0,2.0", "encoding": "CSV"},
+                     "endpointOutput": {...}},
+     "eventMetadata": {"eventId": "...", "inferenceId": "...", "inferenceTime": "..."},
+     "eventVersion": "0"}
+
+``encoding`` is ``CSV`` or ``JSON`` for the content types the capture config
+lists, ``BASE64`` otherwise. Requests are decoded by the endpoint's own
+decoder (:func:`smxgb.serving.decode`), so the monitor reads exactly the
+features the model scored; CSV captures, the common case, are parsed in one
+pass for speed. Each row keeps an id: the request's ``inferenceId`` (what a
+client passes to join ground truth) or else its ``eventId``, with ``#<n>`` for
+the n-th row of a multi-row request.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from smxgb import serving
+
+CAPTURE_SUFFIX = ".jsonl"
+
+
+class CaptureError(ValueError):
+    """A capture line that cannot be read; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class CapturedRows:
+    features: np.ndarray  # (rows, features) float64, NaN for missing
+    row_ids: list[str]
+    requests: int
+
+
+def _row_ids(metadata: dict, rows: int) -> list[str]:
+    base = metadata.get("inferenceId") or metadata.get("eventId") or ""
+    return [base] if rows == 1 else [f"{base}#{i}" for i in range(rows)]
+
+
+def _payload(record: dict) -> tuple[str, str, str]:
+    data = record["captureData"]["endpointInput"]
+    return data["observedContentType"], data["encoding"], data["data"]
+
+
+def read_lines(lines: Iterable[tuple[str, int, str]], *, limits: serving.Limits | None = None) -> CapturedRows:
+    """Rows from ``(source, line number, text)`` triples of capture files."""
+    limits = limits or serving.Limits(max_payload_bytes=100 * 1024 * 1024, max_rows=10**7,
+                                      nan_policy=serving.NAN_POLICY_MISSING)
+    csv_chunks: list[str] = []
+    csv_ids: list[str] = []
+    other: list[np.ndarray] = []
+    other_ids: list[str] = []
+    requests = 0
+    for source, number, text in lines:
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+            content_type, encoding, data = _payload(record)
+            metadata = record.get("eventMetadata", {})
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CaptureError(f"{source}:{number}: not a SageMaker data-capture record with an endpoint input"
+                               f" ({type(exc).__name__}: {exc}); capture with CaptureOptions Input") from exc
+        requests += 1
+        if encoding == "CSV" and serving.media_type(content_type) == serving.CSV:
+            chunk = data.strip("\n")
+            csv_chunks.append(chunk)
+            csv_ids.extend(_row_ids(metadata, chunk.count("\n") + 1))
+            continue
+        body = base64.b64decode(data) if encoding == "BASE64" else data.encode("utf-8")
+        try:
+            matrix = serving.decode(body, content_type, limits)
+        except serving.RequestError as exc:
+            raise CaptureError(f"{source}:{number}: the captured request is not readable: {exc.message}") from exc
+        other.append(matrix.astype(np.float64))
+        other_ids.extend(_row_ids(metadata, matrix.shape[0]))
+    parts = []
+    if csv_chunks:
+        parts.append(_parse_csv("\n".join(csv_chunks)))
+    parts.extend(other)
+    if not parts:
+        return CapturedRows(np.empty((0, 0)), [], requests)
+    widths = {p.shape[1] for p in parts}
+    if len(widths) > 1:
+        raise CaptureError(f"captured requests have {sorted(widths)} features; one model version has one width")
+    return CapturedRows(np.vstack(parts), csv_ids + other_ids, requests)
+
+
+def _parse_csv(text: str) -> np.ndarray:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(io.StringIO(text), header=None, dtype=np.float64, engine="c")
+    except (ValueError, pd.errors.ParserError) as exc:
+        reason = " ".join(str(exc).split())
+        raise CaptureError(f"captured CSV requests are not numeric rows of one width: {reason}") from exc
+    return frame.to_numpy()
+
+
+def capture_files(root: Path) -> list[Path]:
+    """Every capture file under ``root``, in time order (the hour folders sort by time)."""
+    return sorted(p for p in Path(root).rglob(f"*{CAPTURE_SUFFIX}") if p.is_file())
+
+
+def read_files(paths: Iterable[Path]) -> CapturedRows:
+    def lines():
+        for path in paths:
+            with open(path, encoding="utf-8") as handle:
+                for number, text in enumerate(handle, start=1):
+                    yield str(path), number, text
+
+    return read_lines(lines())
+
+
+def capture_record(row_csv: str, *, event_id: str, inference_id: str | None = None,
+                   inference_time: str = "1970-01-01T00:00:00Z", output: str = "") -> str:
+    """One capture line as SageMaker writes it for a CSV request (the demo and tests write traffic with it)."""
+    metadata = {"eventId": event_id, "inferenceTime": inference_time}
+    if inference_id:
+        metadata["inferenceId"] = inference_id
+    return json.dumps({
+        "captureData": {
+            "endpointInput": {"observedContentType": serving.CSV, "mode": "INPUT", "data": row_csv,
+                              "encoding": "CSV"},
+            "endpointOutput": {"observedContentType": serving.CSV, "mode": "OUTPUT", "data": output,
+                               "encoding": "CSV"},
+        },
+        "eventMetadata": metadata,
+        "eventVersion": "0",
+    })
