@@ -27,7 +27,7 @@ from smxgb import capture, drift, env, report
 from smxgb.failure import UserError
 
 DRIFT_REPORT_NAME = "drift.json"
-BASELINE_NAME = "drift-baseline.json"
+BASELINE_NAME = report.DRIFT_BASELINE_FILE_NAME
 METRIC_LOG_KEY = "mlp_monitor"
 
 

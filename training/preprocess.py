@@ -4,7 +4,8 @@ Input: every ``*.csv`` (with a header) and ``*.parquet`` file directly under
 ``--input-dir``, read in name order and concatenated (all must share columns).
 Output: one file per split, label first, no header, in the SageMaker built-in
 convention (``text/csv`` or ``application/x-parquet``), plus ``schema.json``
-under ``--schema-dir`` (features, label classes, training-split statistics).
+under ``--schema-dir`` (features, label classes, training-split statistics) and
+``drift-baseline.json`` (the training split's per-feature baseline, :mod:`smxgb.drift`).
 
 Missing values (empty fields, NA, NaN): ``--missing drop`` (default) drops every
 row with a missing feature; ``--missing keep`` keeps them as XGBoost missing
@@ -291,6 +292,11 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
         },
     )
     written.write(args.schema_dir)
+    # Next to the schema, so the pipeline registers it with the model version as its drift baseline.
+    from smxgb import drift
+
+    baseline = drift.build_baseline(train.to_numpy(dtype=np.float64), [f.name for f in expected.features])
+    baseline.write(args.schema_dir / report.DRIFT_BASELINE_FILE_NAME)
     print(f"preprocess: {rows_read} rows read, {dict(written.extra['rows'])}, problem type {problem_type}")
     return written
 

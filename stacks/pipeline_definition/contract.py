@@ -31,6 +31,8 @@ RECORDED_METRICS = (OBJECTIVE_METRIC,)
 #: The report field the quality gate compares with the AUC threshold.
 AUC_JSON_PATH = report.BINARY_AUC_PATH
 EVALUATION_FILE_NAME = report.EVALUATION_FILE_NAME
+DRIFT_BASELINE_FILE_NAME = report.DRIFT_BASELINE_FILE_NAME
+DRIFT_BASELINE_CONTENT_TYPE = report.DRIFT_BASELINE_CONTENT_TYPE
 EVALUATION_CONTENT_TYPE = report.EVALUATION_CONTENT_TYPE
 #: Script-mode entry points, at the top level of the code tarball.
 TRAIN_SCRIPT = "train.py"

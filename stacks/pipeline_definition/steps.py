@@ -29,6 +29,7 @@ CHECK = "CheckAuc"
 REGISTER = "RegisterModel"
 FAIL = "AucBelowThreshold"
 EVALUATION_OUTPUT = "evaluation"
+SCHEMA_OUTPUT = "schema"
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 ROOT = contract.PROCESSING_ROOT
 
@@ -92,9 +93,8 @@ def preprocess_step(r: PipelineResources) -> dict:
         _s3_output(split, run_scoped_uri(r.processed_bucket, r.channels_prefix, split), f"{ROOT}/{split}")
         for split in contract.SPLITS
     ]
-    outputs.append(
-        _s3_output("schema", run_scoped_uri(r.processed_bucket, r.channels_prefix, "schema"), f"{ROOT}/schema")
-    )
+    schema_uri = run_scoped_uri(r.processed_bucket, r.channels_prefix, SCHEMA_OUTPUT)
+    outputs.append(_s3_output(SCHEMA_OUTPUT, schema_uri, f"{ROOT}/schema"))
     arguments = ["--input-dir", f"{ROOT}/input"]
     for split in contract.SPLITS:
         arguments += [f"--{split}-dir", f"{ROOT}/{split}"]
@@ -256,6 +256,7 @@ def auc() -> dict:
 
 def register_step(r: PipelineResources) -> dict:
     report_uri = join(processing_output_uri(EVALUATE, EVALUATION_OUTPUT), contract.EVALUATION_FILE_NAME)
+    baseline_uri = join(processing_output_uri(PREPROCESS, SCHEMA_OUTPUT), contract.DRIFT_BASELINE_FILE_NAME)
     return {
         "Name": REGISTER,
         "Type": "RegisterModel",
@@ -280,6 +281,12 @@ def register_step(r: PipelineResources) -> dict:
             },
             "ModelMetrics": {
                 "ModelQuality": {"Statistics": {"ContentType": contract.EVALUATION_CONTENT_TYPE, "S3Uri": report_uri}}
+            },
+            # What production is compared with: the training split's per-feature statistics.
+            "DriftCheckBaselines": {
+                "ModelDataQuality": {
+                    "Statistics": {"ContentType": contract.DRIFT_BASELINE_CONTENT_TYPE, "S3Uri": baseline_uri}
+                }
             },
         },
     }

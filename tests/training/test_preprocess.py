@@ -81,6 +81,22 @@ def test_split_sizes_labels_and_schema(tmp_path, cancer_frame):
     assert schema.load(tmp_path / "schema" / "schema.json").feature_names == written.feature_names
 
 
+def test_the_drift_baseline_describes_the_training_split_only(tmp_path, cancer_frame):
+    """GIVEN breast cancer WHEN preprocessed THEN drift-baseline.json holds the train split's features, by name."""
+    from smxgb import drift, report
+
+    _write_inputs(tmp_path, cancer_frame)
+    _run(tmp_path, "--label-column", "target")
+    baseline = drift.Baseline.read(tmp_path / "schema" / report.DRIFT_BASELINE_FILE_NAME)
+    train_features = read_channel_arrays(tmp_path / "train")[0]
+    assert baseline.names == list(cancer_frame.columns[:-1])
+    assert {f.rows for f in baseline.features} == {399}
+    assert baseline.features[0].mean == pytest.approx(float(train_features[:, 0].mean()), rel=1e-5)
+    # AND the training split read back (float32, as XGBoost reads it) shows no drift, nor does the test split
+    assert drift.compare(baseline, train_features).max_psi < 0.01
+    assert drift.compare(baseline, read_channel_arrays(tmp_path / "test")[0]).drifted == []
+
+
 def test_same_input_and_seed_give_byte_identical_outputs(tmp_path, cancer_frame):
     """GIVEN the same three input files WHEN run twice with one seed and once with another THEN bytes match / differ."""
     outputs = {}

@@ -21,6 +21,10 @@ from smxgb.failure import UserError, run_main
 # Where the evaluation step writes, and what the pipeline's PropertyFile names.
 EVALUATION_FILE_NAME = "evaluation.json"
 EVALUATION_CONTENT_TYPE = "application/json"
+# Per-feature statistics of the training split (smxgb.drift), registered with the model
+# version as its data-quality drift baseline and read by the monitoring job.
+DRIFT_BASELINE_FILE_NAME = "drift-baseline.json"
+DRIFT_BASELINE_CONTENT_TYPE = "application/json"
 
 SECTIONS = {
     schema.BINARY: "binary_classification_metrics",
