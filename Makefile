@@ -45,8 +45,9 @@ $(IMAGE_VENV)/.setup-stamp: tests/image/requirements.txt tests/image/toolkit.txt
 
 setup: $(VENV)/.setup-stamp node_modules/.setup-stamp $(IMAGE_VENV)/.setup-stamp
 
+# tools.synth_report writes a fresh assembly next to cdk.out and swaps it in only
+# when synth passed: a failed synth keeps the last good cdk.out.
 synth: setup
-	rm -rf cdk.out
 	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)" $(SYNTH_CONTEXT)
 
 cost: setup
