@@ -11,7 +11,6 @@ CDK CLI starts; a cdk-nag finding, a missing CDK CLI or a crashed synth exit 1.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -140,7 +139,7 @@ def replace_dir(new: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.synth_report", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m tools.synth_report", description=__doc__.splitlines()[0])
     parser.add_argument("--cdk", default=str(REPO_ROOT / "node_modules" / ".bin" / "cdk"), help="the CDK CLI")
     parser.add_argument("--output", default="cdk.out", help="cloud assembly directory")
     parser.add_argument("context", nargs="*", help="extra KEY=VALUE context (-c), e.g. env=prod account=...")

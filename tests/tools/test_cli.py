@@ -81,3 +81,20 @@ def test_sigterm_unwinds_through_finally_and_exits_143(tmp_path):
     assert proc.returncode == 143
     assert marker.exists()
     assert proc.stderr.strip() == "terminated: stopped by SIGTERM"
+
+
+def test_usage_errors_of_the_parser_are_one_line(capsys, monkeypatch):
+    # GIVEN a command with a cli.ArgumentParser
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+
+    def main(argv):
+        parser = cli.ArgumentParser(prog="python -m tool")
+        parser.add_argument("--runs", type=int)
+        parser.parse_args(argv)
+
+    # WHEN an option has a bad value
+    code = cli.guarded(main, ["--runs", "x"])
+    # THEN exit 2 and one line naming the option and the help
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert re.fullmatch(r"error: argument --runs: invalid int value: 'x'; see python -m tool --help", err), err
