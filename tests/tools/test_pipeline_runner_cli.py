@@ -81,7 +81,7 @@ BAD = [
     # A run that starts and fails in its first step (no data in the stand-in S3): the tool's failure, exit 1.
     (["--local-s3", "{s3}", "--execution-id", "emptyrun"], 1, r"^error: step Preprocess: .*no objects under s3://"),
     # Nothing listens on port 1 of the loopback: the environment's failure, exit 1, naming the fix.
-    (["--endpoint-url", "http://127.0.0.1:1"], 1, r"^error: cannot reach http://127\.0\.0\.1:1; start the emulator"
+    (["--endpoint-url", "http://127.0.0.1:1"], 1, r"^error: cannot reach http://127\.0\.0\.1:1/?; start the emulator"
      r" \(python -m tools\.emulator start\)"),
 ]
 
