@@ -36,7 +36,8 @@ class Ending:
 @pytest.fixture
 def guarded(capsys, monkeypatch):
     """``guarded(main, argv)``: the entry point's :class:`Ending` under ``cli.guarded``, without debug output."""
-    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    monkeypatch.setenv(cli.DEBUG_ENV, "0")  # recorded, so a debug run's MLP_DEBUG=1 is undone
+    monkeypatch.delenv(cli.DEBUG_ENV)
 
     def call(main, argv) -> Ending:
         code = cli.guarded(main, argv)
