@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import stat
+import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +171,37 @@ def test_a_missing_output_parent_is_refused(tmp_path, guarded):
     ending = guarded(synth_report.main, ["--cdk", str(fake_cdk(tmp_path, "ok")),
                                          "--output", str(tmp_path / "no" / "cdk.out")])
     ending.assert_one_line(2, r"--output .*/no/cdk.out: folder .*/no does not exist; create it or pick another")
+
+
+def test_sigterm_during_synth_keeps_the_last_good_assembly_and_removes_the_new_one(tmp_path, last_good):
+    # GIVEN make synth running a CDK CLI that takes its time, with its new assembly half-written
+    cdk = tmp_path / "cdk-slow"
+    cdk.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import sys, time
+        from pathlib import Path
+        out = Path(sys.argv[sys.argv.index("--output") + 1])
+        (out / "half.template.json").write_text("{{")
+        time.sleep(60)
+        """))
+    cdk.chmod(0o755)
+    before = digest(last_good)
+    env = {k: v for k, v in os.environ.items() if k != "MLP_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-m", "tools.synth_report", "--cdk", str(cdk), "--output", str(last_good)],
+                            cwd=Path(synth_report.REPO_ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        for _ in range(300):  # until the CLI has written into the new folder (polling, not timing)
+            if list(last_good.parent.glob(".cdk.out.new-*/half.template.json")):
+                break
+            time.sleep(0.1)
+        # WHEN it is stopped with SIGTERM
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    # THEN exit 143 in one line, the last good cdk.out as it was, and no half-written folder next to it
+    assert proc.returncode == 143, err
+    assert err.strip() == "terminated: stopped by SIGTERM"
+    assert digest(last_good) == before
+    assert sorted(p.name for p in last_good.parent.iterdir()) == ["cdk.out"]
