@@ -26,17 +26,18 @@ from tools import cli  # noqa: E402
 
 
 def config_from_context(app: cdk.App) -> PlatformConfig:
-    try:
-        return from_context({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
-    except ConfigError as exc:
-        raise cli.UserError(str(exc)) from None
+    """The environment the context names; a :class:`ConfigError` names the bad value and the fix."""
+    return from_context({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
 
 
 def main(argv: list[str] | None = None) -> int:
     # No stack traces in the assembly's metadata: they embed jsii's temporary
     # paths and would make every synth differ.
     app = cdk.App(stack_traces=False, context={"aws:cdk:disable-creation-stack-traces": True})
-    config = config_from_context(app)
+    try:
+        config = config_from_context(app)
+    except ConfigError as exc:  # bad context: the user's to fix, exit 2 in one line
+        raise cli.UserError(str(exc)) from None
     build_platform(app, config)
     add_nag_packs(app)
     app.synth()

@@ -447,7 +447,7 @@ def from_context(context: Mapping[str, object]) -> PlatformConfig:
     if version is not None:
         if isinstance(version, bool) or not re.fullmatch(r"[1-9][0-9]{0,9}", str(version)):
             raise ConfigError(
-                f"model_package_version {version!r} must be a whole version number (1, 2, ...):"
+                f"model_package_version {version!r} must be a version number (1, 2, ...), a whole number:"
                 " -c model_package_version=N"
             )
         config = replace(config, workloads=replace(config.workloads, model_package_version=int(str(version))))
