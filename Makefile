@@ -11,6 +11,9 @@ BIN := $(VENV)/bin
 # own Node (20 on CI) is not supported by jsii and is never used.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+# The CDK CLI's telemetry would reach the network from a hermetic synth (and
+# leave cdk-telemetry-*.json in $TMPDIR); CDK_DISABLE_CLI_TELEMETRY=false turns it back on.
+export CDK_DISABLE_CLI_TELEMETRY ?= true
 CDK_CLI := $(CURDIR)/node_modules/.bin/cdk
 PYTEST_WORKERS ?= 2
 # The SageMaker XGBoost image's Python (tests/image/): its own venv, python3.12 like the image.

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from tools import cli
+from tools.synth_report import cdk_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
@@ -28,7 +29,7 @@ def _time_synth(app: str | None, outdir: str) -> float:
     command = [str(CDK_CLI), "synth", "--quiet", "--no-notices", "-o", outdir]
     if app:
         command += ["--app", app]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**cdk_env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False, capture_output=True, text=True)
     seconds = time.perf_counter() - started

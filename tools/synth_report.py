@@ -116,12 +116,18 @@ def _app_failure(output: str) -> tuple[int | None, str | None]:
     return (int(code.group(1)) if code else None), (lines[-1].removeprefix("error: ") if lines else None)
 
 
+def cdk_env() -> dict[str, str]:
+    """The environment for the CDK CLI: without its telemetry, which would reach the network from a
+    hermetic synth and leave a ``cdk-telemetry-*.json`` in the temporary directory."""
+    return {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": os.environ.get("CDK_DISABLE_CLI_TELEMETRY", "true")}
+
+
 def synthesize(cdk: str, context: list[str], staging: Path) -> subprocess.CompletedProcess:
     command = [cdk, "synth", "--quiet", "--no-notices", "--output", str(staging)]
     for item in context:
         command += ["-c", item]
     try:
-        return subprocess.run(command, cwd=REPO_ROOT, env=os.environ.copy(), check=False,
+        return subprocess.run(command, cwd=REPO_ROOT, env=cdk_env(), check=False,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     except OSError as exc:  # present but not runnable
         raise cli.ToolError(f"cannot run the CDK CLI {cdk} ({exc.strerror}); run `make setup`") from None

@@ -83,6 +83,9 @@ def _cdk_synth(tmp_path: Path, *context: str, app: str | None = None) -> subproc
     env = {k: v for k, v in os.environ.items() if k != "MLP_DEBUG" and not k.startswith("AWS_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION"] = "1"
+    env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
+    env["TMPDIR"] = str(tmp_path / "TMPDIR")
+    (tmp_path / "TMPDIR").mkdir()
     command = [str(CDK_CLI), "synth", "--quiet", "--no-notices", "--output", str(tmp_path / "cdk.out")]
     command += ["--app", app] if app else []
     for item in context:
@@ -109,6 +112,8 @@ def test_the_app_under_the_cdk_cli_refuses_bad_context_in_one_line(context, line
     assert re.search(line, app_line), proc.stderr
     assert "Subprocess exited with error 2" in proc.stderr
     assert not list((tmp_path / "cdk.out").glob("*.template.json"))
+    # AND nothing left in the temporary directory
+    assert not list((tmp_path / "TMPDIR").iterdir())
 
 
 def test_a_bug_in_the_app_is_one_line_with_the_way_to_the_traceback(tmp_path):
@@ -124,3 +129,4 @@ def test_a_bug_in_the_app_is_one_line_with_the_way_to_the_traceback(tmp_path):
     assert re.fullmatch(r"error: unexpected KeyError: 'subnets' \(rerun with --debug or MLP_DEBUG=1 for the"
                         r" traceback\)", app_line), proc.stderr
     assert "Subprocess exited with error 1" in proc.stderr
+    assert not list((tmp_path / "TMPDIR").iterdir())
