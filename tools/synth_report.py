@@ -91,7 +91,7 @@ def parse_context(items: list[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise cli.UserError(f"context {item!r} is not KEY=VALUE; e.g. make synth SYNTH_CONTEXT='env=dev'")
-        if key not in CONTEXT_KEYS:
+        if key not in CONTEXT_KEYS and ":" not in key:  # CDK's own keys (feature flags) pass through
             raise cli.UserError(f"unknown context key {key!r}; the app reads {', '.join(CONTEXT_KEYS)}")
         if key in context:
             raise cli.UserError(f"context key {key!r} is given twice ({context[key]!r} and {value!r}); keep one")

@@ -206,3 +206,9 @@ def test_sigterm_during_synth_keeps_the_last_good_assembly_and_removes_the_new_o
     assert err.strip() == "terminated: stopped by SIGTERM"
     assert digest(last_good) == before
     assert sorted(p.name for p in last_good.parent.iterdir()) == ["cdk.out"]
+
+
+def test_cdk_own_context_keys_pass_through_unchecked():
+    # GIVEN a feature flag next to the app's keys WHEN the context is read THEN both are kept
+    assert synth_report.parse_context(["@aws-cdk/core:newStyleStackSynthesis=true", "env=dev"]) == {
+        "@aws-cdk/core:newStyleStackSynthesis": "true", "env": "dev"}
