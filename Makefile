@@ -11,6 +11,9 @@ BIN := $(VENV)/bin
 # own Node (20 on CI) is not supported by jsii and is never used.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+# The CDK CLI's telemetry would reach the network from a hermetic synth (and
+# leave cdk-telemetry-*.json in $TMPDIR); CDK_DISABLE_CLI_TELEMETRY=false turns it back on.
+export CDK_DISABLE_CLI_TELEMETRY ?= true
 CDK_CLI := $(CURDIR)/node_modules/.bin/cdk
 PYTEST_WORKERS ?= 2
 # The SageMaker XGBoost image's Python (tests/image/): its own venv, python3.12 like the image.
@@ -45,8 +48,9 @@ $(IMAGE_VENV)/.setup-stamp: tests/image/requirements.txt tests/image/toolkit.txt
 
 setup: $(VENV)/.setup-stamp node_modules/.setup-stamp $(IMAGE_VENV)/.setup-stamp
 
+# tools.synth_report writes a fresh assembly next to cdk.out and swaps it in only
+# when synth passed: a failed synth keeps the last good cdk.out.
 synth: setup
-	rm -rf cdk.out
 	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)" $(SYNTH_CONTEXT)
 
 cost: setup

@@ -1,16 +1,22 @@
-"""``python -m bench [--rows N] [--only training|inference]``: training, then inference if present."""
+"""``python -m bench [--rows N] [--only training|inference]``: training, then inference if present.
+
+Every failure ends in one line (tools.cli): a bad option exits 2, a benchmark run that failed exits 1.
+"""
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
+from tools import cli
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = cli.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("training", "inference"), help="run one benchmark")
     options, rest = parser.parse_known_args(argv)
+    if options.only == "inference" and rest:
+        parser.error(f"the inference benchmark takes no options ({' '.join(rest)}); they are bench.training's")
     status = 0
     if options.only in (None, "training"):
         from bench import training
@@ -22,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:  # the inference benchmark ships separately
             print(f"bench: inference benchmark not available ({exc})", file=sys.stderr)
         else:
-            status |= inference.main() or 0
+            status |= inference.main([]) or 0
     return status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from tools import cli
+
 TRAINING_DIR = Path(__file__).resolve().parents[1] / "training"
 PAYLOAD_ROWS = (1, 100, 1_000, 10_000)
 TARGET_RATIO_AT_1000_ROWS = 4.0
@@ -42,13 +44,12 @@ def _default_container_handler(booster: xgb.Booster, body: str) -> bytes:
     return stream.getvalue().encode("utf-8")
 
 
-def _model_and_rows() -> tuple[Path, np.ndarray]:
+def _model_and_rows(model_dir: Path) -> tuple[Path, np.ndarray]:
     from sklearn.datasets import load_breast_cancer
 
     features, labels = load_breast_cancer(return_X_y=True)
     booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "nthread": 1},
                         xgb.DMatrix(features, labels), 50)
-    model_dir = Path(tempfile.mkdtemp(prefix="bench-inference-"))
     (model_dir / "xgboost-model").write_bytes(booster.save_raw("ubj"))
     repeats = -(-max(PAYLOAD_ROWS) // len(features))
     return model_dir, np.tile(features, (repeats, 1))
@@ -66,11 +67,19 @@ def _median_seconds(call, budget: float = SECONDS_PER_CASE) -> float:
 
 
 def measure() -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="bench-inference-") as tmp:
+        return _measure(Path(tmp))
+
+
+def _measure(model_dir: Path) -> list[dict]:
     if str(TRAINING_DIR) not in sys.path:
         sys.path.insert(0, str(TRAINING_DIR))
-    import inference
+    try:
+        import inference
+    except ImportError as exc:
+        raise cli.ToolError(f"training/inference.py cannot be imported ({exc}); run `make setup`") from None
 
-    model_dir, rows = _model_and_rows()
+    model_dir, rows = _model_and_rows(model_dir)
     ours_model = inference.model_fn(str(model_dir))
     baseline_model = xgb.Booster()
     baseline_model.load_model(bytearray((model_dir / "xgboost-model").read_bytes()))
@@ -85,7 +94,9 @@ def measure() -> list[dict]:
         ours_out = np.array(ours(body).split(), dtype=np.float32)
         baseline_out = np.array(_default_container_handler(baseline_model, body).split(), dtype=np.float32)
         # Same answers, or the speed comparison means nothing.
-        np.testing.assert_allclose(ours_out, baseline_out, rtol=1e-6)
+        if ours_out.shape != baseline_out.shape or not np.allclose(ours_out, baseline_out, rtol=1e-6):
+            raise cli.ToolError(f"our handler and the default one disagree on a {count}-row payload;"
+                                " fix training/inference.py before timing it")
         baseline_s = _median_seconds(lambda body=body: _default_container_handler(baseline_model, body))
         ours_s = _median_seconds(lambda body=body: ours(body))
         results.append({"rows": count, "baseline_s": baseline_s, "ours_s": ours_s})
@@ -104,7 +115,8 @@ def format_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    cli.ArgumentParser(prog="python -m bench.inference", description=__doc__.splitlines()[0]).parse_args(argv)
     print("Inference: text/csv in and out, breast-cancer model (30 features, 50 trees, depth 4), 1 thread")
     results = measure()
     print(format_table(results))
@@ -116,4 +128,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

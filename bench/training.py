@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from bench import data as bench_data
+from tools import cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NUM_ROUND = 100
@@ -89,8 +90,17 @@ def _worker_floor(data_dir: Path, fmt: str) -> dict:
     }
 
 
+WORKER_KINDS = ("baseline", "floor-csv", "floor-parquet")
+#: The smallest run whose timings mean anything; the validation set is at least 1,000 rows anyway.
+MIN_ROWS = 1_000
+
+
 def _worker(argv: list[str]) -> int:
     kind, data_dir = argv[0], Path(argv[1])
+    if kind not in WORKER_KINDS:
+        raise cli.UserError(f"--worker kind {kind!r} is not one of {', '.join(WORKER_KINDS)}")
+    if not data_dir.is_dir():
+        raise cli.UserError(f"--worker data directory {data_dir} does not exist")
     if kind == "baseline":
         result = _worker_baseline(data_dir)
     else:
@@ -114,6 +124,11 @@ def _run_child(command: list[str], *, cwd: Path, env: dict[str, str], log: Path)
     return process.returncode, wall, usage.ru_maxrss / 1024, log.read_text()
 
 
+def _last_line(output: str) -> str:
+    """The child's last words (its error line), which the run's one-line failure quotes."""
+    return next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "no output")
+
+
 def _python_worker(kind: str, data_dir: Path, work: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     code, wall, rss, output = _run_child(
@@ -122,7 +137,7 @@ def _python_worker(kind: str, data_dir: Path, work: Path) -> dict:
     )
     lines = [line for line in output.splitlines() if line.startswith(RESULT_PREFIX)]
     if code != 0 or not lines:
-        raise RuntimeError(f"{kind} failed ({code}):\n{output[-3000:]}")
+        raise cli.ToolError(f"bench {kind} failed (exit {code}): {_last_line(output)}")
     return {**json.loads(lines[-1][len(RESULT_PREFIX):]), "wall_s": wall, "rss_mb": rss}
 
 
@@ -138,7 +153,7 @@ def _ours(fmt: str, data_dir: Path, work: Path) -> dict:
     )
     code, wall, rss, output = _run_child(job.command, cwd=job.cwd, env=job.env, log=work / f"ours-{fmt}.log")
     if code != 0:
-        raise RuntimeError(f"ours-{fmt} failed ({code}):\n{output[-3000:]}")
+        raise cli.ToolError(f"bench ours-{fmt} failed (exit {code}): {_last_line(output)}")
     report = json.loads((job.result.output_data_dir / "metrics.json").read_text())
     seconds = report["seconds"]
     return {
@@ -186,8 +201,8 @@ def _verdicts(results: dict[str, dict]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.training", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(prog="python -m bench.training", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=bench_data.DEFAULT_ROWS, help="training rows (validation +10%%)")
     parser.add_argument("--features", type=int, default=bench_data.DEFAULT_FEATURES)
     parser.add_argument("--repeat", type=int, default=1,
@@ -196,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.worker:
         return _worker(options.worker)
+    if options.rows < MIN_ROWS:
+        parser.error(f"--rows {options.rows} is too few to time; give at least {MIN_ROWS:,}")
+    if not 1 <= options.features <= 10_000:
+        parser.error(f"--features {options.features} must be between 1 and 10,000")
+    if options.repeat < 1:
+        parser.error(f"--repeat {options.repeat} must be at least 1")
 
     dataset = bench_data.ensure(options.rows, options.features)
     sizes = {f: dataset.path("train", f).stat().st_size / 1e6 for f in ("csv", "parquet")}
@@ -236,4 +257,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

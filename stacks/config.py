@@ -8,6 +8,7 @@ context themselves.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 # AWS's documentation placeholder account: synth needs a concrete account and
@@ -17,6 +18,22 @@ PLACEHOLDER_ACCOUNT = "111122223333"
 
 class ConfigError(ValueError):
     """A configuration value that cannot work; the message names the fix."""
+
+
+#: The regions of the ``aws`` partition (the platform's ARNs name no other), as
+#: of botocore 1.44. A constant, not a lookup: synth makes no AWS or network call.
+#: ``tests/tools/test_app_context.py`` checks it against botocore's bundled list.
+AWS_REGIONS: tuple[str, ...] = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1",
+    "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
+    "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2",
+    "us-west-1", "us-west-2",
+)
+
+#: The context keys ``app.py`` reads (``cdk synth -c KEY=VALUE``); CDK's own keys contain ``:``.
+CONTEXT_KEYS = ("env", "account", "region", "model_package_version")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -398,9 +415,52 @@ def load(env_name: str, *, account: str | None = None, region: str | None = None
         raise ConfigError(
             f"unknown environment {env_name!r}; choose one of {sorted(ENVIRONMENTS)} with -c env=NAME"
         ) from None
+    if region and region not in AWS_REGIONS:
+        raise ConfigError(
+            f"region {region!r} is not an AWS region; use one of the aws partition's, e.g. -c region=eu-west-1"
+            f" (known: {', '.join(AWS_REGIONS)})"
+        )
     if region and region != config.region:
         zones = _zones(region, len(config.network.availability_zones))
         config = replace(config, region=region, network=replace(config.network, availability_zones=zones))
     if account:
         config = replace(config, account=account)
     return config
+
+
+def from_context(context: Mapping[str, object]) -> PlatformConfig:
+    """The configuration ``cdk synth -c KEY=VALUE`` asks for, every value checked where it enters.
+
+    Environments other than dev need ``account``: the placeholder account would
+    render templates that deploy nowhere, or into whichever account is at hand.
+    """
+    env = _text(context, "env") or "dev"
+    account, region = _text(context, "account"), _text(context, "region")
+    config = load(env, account=account, region=region)
+    if env != "dev" and not account:
+        raise ConfigError(
+            f"environment {env!r} needs its AWS account: add -c account=<12-digit account ID>"
+            f" (only dev synthesizes with the placeholder account {PLACEHOLDER_ACCOUNT})"
+        )
+    # The approved model version to serve: cdk deploy -c model_package_version=N
+    version = context.get("model_package_version")
+    if version is not None:
+        if isinstance(version, bool) or not re.fullmatch(r"[1-9][0-9]{0,9}", str(version)):
+            raise ConfigError(
+                f"model_package_version {version!r} must be a version number (1, 2, ...), a whole number:"
+                " -c model_package_version=N"
+            )
+        config = replace(config, workloads=replace(config.workloads, model_package_version=int(str(version))))
+    return config
+
+
+def _text(context: Mapping[str, object], key: str) -> str | None:
+    """A context value given as text (``-c key=value``); an empty value counts as not given."""
+    value = context.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):  # a number in cdk.json
+        return str(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"context {key}={value!r} must be text (-c {key}=...)")
+    return value

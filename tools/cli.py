@@ -24,6 +24,7 @@ its scripts follow the same exit codes through ``smxgb.failure``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
@@ -54,6 +55,13 @@ class ToolError(Exception):
 
 class Terminated(BaseException):
     """SIGTERM, raised where the process is so that ``finally`` blocks and ``with`` exits run."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line too: ``error: <problem>; see <prog> --help``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message}; see {self.prog} --help")
 
 
 def debug_requested(argv: Sequence[str]) -> bool:

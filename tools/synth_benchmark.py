@@ -8,7 +8,6 @@ own constructs and the four nag packs cost over the CLI + jsii start-up.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -17,27 +16,43 @@ import tempfile
 import time
 from pathlib import Path
 
+from tools import cli
+from tools.synth_report import cdk_env
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+MAX_RUNS = 20
 EMPTY_APP = "import aws_cdk as cdk; app = cdk.App(); cdk.Stack(app, 'Empty'); app.synth()"
 
 
 def _time_synth(app: str | None, outdir: str) -> float:
-    command = [str(REPO_ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices", "-o", outdir]
+    command = [str(CDK_CLI), "synth", "--quiet", "--no-notices", "-o", outdir]
     if app:
         command += ["--app", app]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**cdk_env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     started = time.perf_counter()
-    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        output = (result.stderr + result.stdout).splitlines()
+        app_line = next((line for line in reversed(output) if line.startswith("error: ")), None)
+        last = app_line or next((line for line in reversed(output) if line.strip()), "no output")
+        raise cli.ToolError(f"{'the empty app' if app else 'the platform'}'s synth failed"
+                            f" (exit {result.returncode}): {last.strip()}; `make synth` shows the whole report")
+    return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.ArgumentParser(prog="python -m tools.synth_benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help=f"synths of each app, 1-{MAX_RUNS} (default 3)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.runs <= MAX_RUNS:
+        parser.error(f"--runs {args.runs} must be between 1 and {MAX_RUNS}")
+    if not os.access(CDK_CLI, os.X_OK):
+        raise cli.ToolError(f"the CDK CLI {CDK_CLI.relative_to(REPO_ROOT)} is not installed; run `make setup`")
     empty_app = f'{sys.executable} -c "{EMPTY_APP}"'
     empty, platform = [], []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="synth-benchmark-") as tmp:
         for run in range(args.runs):  # interleaved so machine load affects both alike
             empty.append(_time_synth(empty_app, f"{tmp}/empty{run}"))
             platform.append(_time_synth(None, f"{tmp}/platform{run}"))
@@ -45,7 +60,8 @@ def main() -> None:
     print(f"empty app synth (median of {args.runs}):      {e:6.2f} s")
     print(f"platform synth, 4 nag packs (median of {args.runs}): {p:6.2f} s")
     print(f"ratio platform / empty:                 {p / e:6.2f}x")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

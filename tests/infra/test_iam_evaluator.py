@@ -21,6 +21,7 @@ from constructs.sagemaker_guardrails import (
 
 from stacks.config import ENVIRONMENTS
 from stacks.registry_stack import group_policy
+from tools.cli import guarded
 from tools.iam_evaluator import EvaluatorError, NamedPolicy, UnresolvedIntrinsic, decide, decide_all, load_policies
 from tools.iam_evaluator.__main__ import format_summary, main
 from tools.iam_evaluator.condition_keys import operator_base, unlisted_condition_keys
@@ -293,7 +294,5 @@ def test_resolution_is_consistent_across_stacks(environments) -> None:
 
 
 def test_the_cli_refuses_an_unknown_environment(capsys) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--env", "staging"])
-    assert exit_info.value.code == 2
-    assert re.search(r"argument --env: invalid choice: 'staging'", capsys.readouterr().err)
+    assert guarded(main, ["--env", "staging"]) == 2
+    assert re.search(r"^error: argument --env: invalid choice: 'staging'", capsys.readouterr().err)

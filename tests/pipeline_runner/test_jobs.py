@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.pipeline_runner.test_template import write_template
+from tools.cli import guarded
 from tools.pipeline_runner import PipelineError, RunOptions, run_definition
 from tools.pipeline_runner.__main__ import main as cli
 from tools.pipeline_runner.tuning import host_channels
@@ -40,6 +41,6 @@ def test_cli_check_renders_and_preflights_without_running(tmp_path, definition, 
     assert "mlp-dev-training: 2 CloudFormation tokens" in out and "  RegisterModel (RegisterModel)" in out
 
     definition["Steps"][2]["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"] = {"Get": "Steps.Nope.X"}
-    assert cli(["--check", "--template", str(write_template(tmp_path, definition))]) == 1
+    assert guarded(cli, ["--check", "--template", str(write_template(tmp_path, definition))]) == 2
     assert capsys.readouterr().err.startswith(
         "error: step Evaluate: Arguments.ProcessingInputs[1].S3Input.S3Uri: 'Steps.Nope.X' reads step 'Nope'")

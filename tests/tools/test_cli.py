@@ -32,7 +32,8 @@ def _fails_with(exc: BaseException):
 )
 def test_each_failure_is_one_line_and_its_exit_code(exc, code, line, capsys, monkeypatch):
     # GIVEN no debug request
-    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    monkeypatch.setenv(cli.DEBUG_ENV, "0")  # recorded, so a debug run's MLP_DEBUG=1 is undone
+    monkeypatch.delenv(cli.DEBUG_ENV)
     # WHEN the command fails
     result = cli.guarded(_fails_with(exc), [])
     # THEN its code, and stderr is exactly one line without a traceback
@@ -48,7 +49,8 @@ def test_explicit_exits_keep_their_code(code, expected):
 
 
 def test_debug_flag_shows_the_traceback_and_is_not_passed_on(capsys, monkeypatch):
-    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    monkeypatch.setenv(cli.DEBUG_ENV, "0")  # recorded, so a debug run's MLP_DEBUG=1 is undone
+    monkeypatch.delenv(cli.DEBUG_ENV)
     seen = []
 
     def main(argv):
@@ -81,3 +83,21 @@ def test_sigterm_unwinds_through_finally_and_exits_143(tmp_path):
     assert proc.returncode == 143
     assert marker.exists()
     assert proc.stderr.strip() == "terminated: stopped by SIGTERM"
+
+
+def test_usage_errors_of_the_parser_are_one_line(capsys, monkeypatch):
+    # GIVEN a command with a cli.ArgumentParser
+    monkeypatch.setenv(cli.DEBUG_ENV, "0")  # recorded, so a debug run's MLP_DEBUG=1 is undone
+    monkeypatch.delenv(cli.DEBUG_ENV)
+
+    def main(argv):
+        parser = cli.ArgumentParser(prog="python -m tool")
+        parser.add_argument("--runs", type=int)
+        parser.parse_args(argv)
+
+    # WHEN an option has a bad value
+    code = cli.guarded(main, ["--runs", "x"])
+    # THEN exit 2 and one line naming the option and the help
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert re.fullmatch(r"error: argument --runs: invalid int value: 'x'; see python -m tool --help", err), err

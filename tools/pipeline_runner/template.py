@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.cli import ToolError
 from tools.pipeline_runner.errors import PipelineError
 
 PIPELINE_TYPE = "AWS::SageMaker::Pipeline"
@@ -78,6 +79,7 @@ class TokenResolver:
             try:
                 described = self.cfn.describe_stacks(StackName=stack)["Stacks"][0]
             except Exception as exc:  # noqa: BLE001 - any client error means "not deployed"
+                _raise_if_unreachable(exc)
                 raise PipelineError(f"Fn::GetStackOutput: stack {stack} is not deployed ({exc})") from None
             self._outputs[stack] = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         if output not in self._outputs[stack]:
@@ -106,13 +108,30 @@ class TokenResolver:
         return self._physical[stack]
 
 
+class EndpointUnreachable(ToolError):
+    """The CloudFormation endpoint (the emulator) refused the connection: the environment's fault, exit 1."""
+
+
+def _raise_if_unreachable(exc: Exception) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    if isinstance(exc, EndpointConnectionError):
+        raise EndpointUnreachable(f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}; start the"
+                                  " emulator (python -m tools.emulator start) and pass the URL it prints") from None
+
+
 def load_pipeline(template_path: str | Path, *, cloudformation=None, account: str = "111122223333",
                   region: str = "us-east-1") -> LoadedPipeline:
     """Read the one ``AWS::SageMaker::Pipeline`` of a synthesized template and render its definition."""
     path = Path(template_path)
     if not path.is_file():
         raise PipelineError(f"template {path} does not exist; synthesize first (make synth)")
-    template = json.loads(path.read_text())
+    try:
+        template = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PipelineError(f"template {path} cannot be read as JSON ({exc}); synthesize again (make synth)") from None
+    if not isinstance(template, dict):
+        raise PipelineError(f"template {path} is not a CloudFormation template; synthesize again (make synth)")
     stack_name = path.name.removesuffix(".template.json")
     found = [(lid, r) for lid, r in template.get("Resources", {}).items() if r.get("Type") == PIPELINE_TYPE]
     if len(found) != 1:

@@ -1,0 +1,132 @@
+"""The CDK app (app.py) under the real CDK CLI: bad context ends in one line and exit 2, never a traceback.
+
+The context is checked where it enters (stacks.config.from_context); the rows
+here run in-process, the few subprocess tests cross the real CDK CLI boundary
+(each starts jsii: a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import botocore
+import pytest
+
+from stacks.config import AWS_REGIONS, ConfigError, from_context
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+
+# Each row: the context as `cdk synth -c` gives it, and a regex of the refusal.
+BAD_CONTEXT = [
+    pytest.param({"region": "us-east-9"}, r"^region 'us-east-9' is not an AWS region; use one of the aws partition's,"
+                 r" e\.g\. -c region=eu-west-1 \(known: .*\)$", id="unknown-region"),
+    pytest.param({"region": "cn-north-1"}, r"region 'cn-north-1' is not an AWS region", id="other-partition"),
+    pytest.param({"region": "US-EAST-1"}, r"region 'US-EAST-1' is not an AWS region", id="upper-case-region"),
+    pytest.param({"env": "prod"}, r"^environment 'prod' needs its AWS account: add -c account=<12-digit account ID>"
+                 r" \(only dev synthesizes with the placeholder account 111122223333\)$", id="prod-without-account"),
+    pytest.param({"env": "prod", "account": ""}, r"environment 'prod' needs its AWS account", id="empty-account"),
+    pytest.param({"env": "prod", "account": "1234567890123"}, r"account '1234567890123' must be a 12-digit",
+                 id="long-account"),
+    pytest.param({"env": "dev", "account": "abcdefghijkl"}, r"account 'abcdefghijkl' must be a 12-digit",
+                 id="letters-account"),
+    pytest.param({"env": "Prod"}, r"^unknown environment 'Prod'; choose one of \['dev', 'prod'\] with -c env=NAME$",
+                 id="unknown-env"),
+    pytest.param({"model_package_version": "1.0"}, r"^model_package_version '1\.0' must be a version number",
+                 id="version-float"),
+    pytest.param({"model_package_version": "1e3"}, r"model_package_version '1e3' must be", id="version-exponent"),
+    pytest.param({"model_package_version": " 2"}, r"model_package_version ' 2' must be", id="version-space"),
+    pytest.param({"model_package_version": "٣"}, r"model_package_version '٣' must be", id="version-arabic-digit"),
+    pytest.param({"model_package_version": "99999999999"}, r"must be a version number", id="version-huge"),
+    pytest.param({"model_package_version": True}, r"model_package_version True must be", id="version-bool"),
+    pytest.param({"env": ["prod"]}, r"context env=\['prod'\] must be text \(-c env=\.\.\.\)", id="env-not-text"),
+]
+
+
+@pytest.mark.parametrize(("context", "message"), BAD_CONTEXT)
+def test_bad_context_is_refused_where_it_enters(context, message):
+    # GIVEN the context of a `cdk synth -c ...` WHEN the app reads it THEN a ConfigError naming value and fix
+    with pytest.raises(ConfigError) as refused:
+        from_context(context)
+    assert re.search(message, str(refused.value)), refused.value
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({}, ("dev", "111122223333", "us-east-1", 1)),
+        ({"env": "prod", "account": "123456789012", "region": "eu-west-1"}, ("prod", "123456789012", "eu-west-1", 1)),
+        ({"account": 123456789012, "model_package_version": 7}, ("dev", "123456789012", "us-east-1", 7)),
+        ({"model_package_version": "12"}, ("dev", "111122223333", "us-east-1", 12)),
+    ],
+)
+def test_good_context_still_works(context, expected):
+    config = from_context(context)
+    assert (config.name, config.account, config.region, config.workloads.model_package_version) == expected
+
+
+def test_the_region_list_holds_every_region_of_the_aws_partition():
+    # GIVEN botocore's bundled endpoint data (a file in the venv; no network)
+    endpoints = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
+    (aws,) = [p for p in endpoints["partitions"] if p["partition"] == "aws"]
+    # THEN the constant knows each region, and nothing else (a new region: add it to stacks/config.py)
+    assert set(AWS_REGIONS) == set(aws["regions"])
+
+
+def _cdk_synth(tmp_path: Path, *context: str, app: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MLP_DEBUG" and not k.startswith("AWS_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION"] = "1"
+    env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
+    env["TMPDIR"] = str(tmp_path / "TMPDIR")
+    (tmp_path / "TMPDIR").mkdir()
+    command = [str(CDK_CLI), "synth", "--quiet", "--no-notices", "--output", str(tmp_path / "cdk.out")]
+    command += ["--app", app] if app else []
+    for item in context:
+        command += ["-c", item]
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize(
+    ("context", "line"),
+    [
+        pytest.param(["region=us-east-9"], r"^error: region 'us-east-9' is not an AWS region", id="unknown-region"),
+        pytest.param(["env=prod"], r"^error: environment 'prod' needs its AWS account", id="prod-without-account"),
+        pytest.param(["model_package_version=x"], r"^error: model_package_version 'x' must be a version number",
+                     id="version-not-a-number"),
+    ],
+)
+def test_the_app_under_the_cdk_cli_refuses_bad_context_in_one_line(context, line, tmp_path):
+    # WHEN the real CDK CLI runs the app with bad context
+    proc = _cdk_synth(tmp_path, *context)
+    # THEN the app's one line, its exit 2 as the CLI reports it, no traceback, no template
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stdout + proc.stderr
+    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert re.search(line, app_line), proc.stderr
+    assert "Subprocess exited with error 2" in proc.stderr
+    assert not list((tmp_path / "cdk.out").glob("*.template.json"))
+    # AND nothing left in the temporary directory
+    assert not list((tmp_path / "TMPDIR").iterdir())
+
+
+def test_a_bug_in_the_app_is_one_line_with_the_way_to_the_traceback(tmp_path):
+    # GIVEN the app with a construct that raises (a bug, not bad input)
+    app = (f"{sys.executable} -c \"import app, stacks.platform; "
+           "app.build_platform = lambda *a: (_ for _ in ()).throw(KeyError('subnets')); "
+           "app.cli.run(app.main)\"")
+    # WHEN the CDK CLI runs it
+    proc = _cdk_synth(tmp_path, app=app)
+    # THEN one line with the hint, exit 1 as the CLI reports it, no traceback
+    assert "Traceback" not in proc.stderr
+    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert re.fullmatch(r"error: unexpected KeyError: 'subnets' \(rerun with --debug or MLP_DEBUG=1 for the"
+                        r" traceback\)", app_line), proc.stderr
+    assert "Subprocess exited with error 1" in proc.stderr
+    assert not list((tmp_path / "TMPDIR").iterdir())
