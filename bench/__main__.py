@@ -1,4 +1,4 @@
-"""``python -m bench [--rows N] [--only training|inference]``: training, then inference if present.
+"""``python -m bench [--rows N] [--only training|inference|drift]``: training, inference if present, drift.
 
 Every failure ends in one line (tools.cli): a bad option exits 2, a benchmark run that failed exits 1.
 """
@@ -13,10 +13,11 @@ from tools import cli
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("training", "inference"), help="run one benchmark")
+    parser.add_argument("--only", choices=("training", "inference", "drift"), help="run one benchmark")
     options, rest = parser.parse_known_args(argv)
-    if options.only == "inference" and rest:
-        parser.error(f"the inference benchmark takes no options ({' '.join(rest)}); they are bench.training's")
+    if options.only in ("inference", "drift") and rest:
+        parser.error(f"the {options.only} benchmark takes no options here ({' '.join(rest)}); they are"
+                     f" bench.training's (run python -m bench.{options.only} for its own)")
     status = 0
     if options.only in (None, "training"):
         from bench import training
@@ -29,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: inference benchmark not available ({exc})", file=sys.stderr)
         else:
             status |= inference.main([]) or 0
+    if options.only in (None, "drift"):
+        from bench import drift
+
+        status |= drift.main([]) or 0
     return status
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from bench import drift as bench_drift
+from tools import cli
 
 
 def test_both_implementations_see_the_same_shift(tmp_path):
@@ -32,8 +35,7 @@ def test_the_rates_meet_their_targets_on_a_small_run():
     assert false_alarms <= 1
 
 
-def test_bad_options_exit_2(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        bench_drift.main(["--trials", "0"])
-    assert exit_info.value.code == 2
-    assert "--trials must be at least 1" in capsys.readouterr().err
+def test_bad_options_end_in_one_line_and_exit_2(capsys):
+    assert cli.guarded(bench_drift.main, ["--trials", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(r"error: --trials must be at least 1; see python -m bench.drift --help", err)

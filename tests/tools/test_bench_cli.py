@@ -17,7 +17,9 @@ BAD = [
     (bench_cli.main, ["--repeat", "0"], 2, r"^error: --repeat 0 must be at least 1"),
     (bench_cli.main, ["--only", "serving"], 2, r"^error: argument --only: invalid choice: 'serving'"),
     (bench_cli.main, ["--only", "inference", "--rows", "5000"], 2,
-     r"^error: the inference benchmark takes no options \(--rows 5000\); they are bench\.training's"),
+     r"^error: the inference benchmark takes no options here \(--rows 5000\); they are bench\.training's"),
+    (bench_cli.main, ["--only", "drift", "--rows", "5000"], 2,
+     r"^error: the drift benchmark takes no options here \(--rows 5000\); .*python -m bench\.drift for its own"),
     (bench_cli.main, ["--bogus"], 2, r"^error: unrecognized arguments: --bogus; see python -m bench\.training"),
     (training.main, ["--worker", "nope", "."], 2, r"^error: --worker kind 'nope' is not one of baseline,"),
     (training.main, ["--worker", "baseline", "/no/such/dir"], 2, r"^error: --worker data directory /no/such/dir"
