@@ -194,6 +194,29 @@ def test_sigterm_during_the_bootstrap_stops_the_cdk_cli_and_the_emulator(tmp_pat
     assert leftovers(tmp_path) == []
 
 
+def test_an_emulator_killed_during_the_bootstrap_is_the_one_line_and_nothing_is_left(tmp_path):
+    # GIVEN the real demo, in the CDK CLI's bootstrap
+    proc = subprocess.Popen([sys.executable, "-m", "tools.demo", "--skip-synth"], cwd=REPO, env=cli_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        demo_process = psutil.Process(proc.pid)
+        bootstrap = _descendant(demo_process, "cdk", "bootstrap")
+        server = _descendant(demo_process, "tools.emulator.server")
+        # WHEN the emulator's server is killed
+        server.send_signal(signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        _kill_tree(proc)
+    # THEN exit 1 and the phase's one line says the emulator died (not the CLI's connection error),
+    # the phase table is printed, and the CLI, the server and the scratch are gone
+    assert proc.returncode == 1, err
+    assert re.match(rf"^error: emulator bootstrap: the emulator \(pid {server.pid}, port \d+\) exited with SIGKILL"
+                    r" during `cdk bootstrap aws://\d{12}/[\w-]+`; something outside killed it", one_stderr_line(err))
+    assert phase_rows(out)["emulator bootstrap"] == "failed"
+    assert not bootstrap.is_running() or bootstrap.status() == psutil.STATUS_ZOMBIE
+    assert leftovers(tmp_path) == []
+
+
 @pytest.mark.slow
 def test_a_failure_after_the_deploy_destroys_every_stack_and_leaves_nothing(tmp_path):
     # GIVEN the real demo whose data upload fails once all seven stacks are deployed
