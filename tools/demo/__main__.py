@@ -4,17 +4,21 @@ synth (every cdk-nag pack) -> emulator -> bootstrap -> deploy every stack ->
 breast-cancer CSV into the raw bucket -> the synthesized pipeline run locally
 with its data in the emulator's S3 -> model registered, approved, served ->
 summary -> destroy (always) -> data buckets checked to survive.
+
+Errors follow tools.cli: a bad option is one line and exit 2 before anything starts; a failing
+phase prints the phase table and ends in its one line (the first failure, not what the teardown
+hit after it), exit 1; Ctrl-C and SIGTERM end in 130 and 143. In every case the stacks are
+destroyed, the emulator stopped and the scratch folder removed.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 from stacks.config import ENVIRONMENTS
-from tools import synth_report
+from tools import cli, synth_report
 from tools.demo import summary
 from tools.demo.cost import execution_costs
 from tools.demo.phases import DemoError, Phases
@@ -26,16 +30,42 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ENVIRONMENTS["dev"]
 DATA_BUCKETS = ("raw", "processed", "models", "access-logs")
 SAMPLE_ROWS = 5
+# SageMaker's own bounds: a tuning job runs at most 500 training jobs, 100 of them at once.
+MAX_TRIALS = 500
+MAX_PARALLEL = 100
+
+
+def _count(upper: int):
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= upper:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to {upper}")
+        return number
+
+    return parse
+
+
+def _rounds(value: str) -> str:
+    """num_round stays a string (SageMaker passes hyperparameters as strings), checked as a count."""
+    _count(100_000)(value)
+    return str(int(value))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m tools.demo", description=__doc__.splitlines()[0])
     # Small on purpose: the demo must finish in minutes on two cores.
-    parser.add_argument("--trials", type=int, default=4, help="MaxTrainingJobs (default 4)")
-    parser.add_argument("--parallel", type=int, default=2, help="MaxParallelTrainingJobs (default 2)")
-    parser.add_argument("--num-round", default="50", help="num_round for every trial (definition: 300)")
+    parser.add_argument("--trials", type=_count(MAX_TRIALS), default=4, help="MaxTrainingJobs (default 4)")
+    parser.add_argument("--parallel", type=_count(MAX_PARALLEL), default=2,
+                        help="MaxParallelTrainingJobs (default 2, at most --trials)")
+    parser.add_argument("--num-round", type=_rounds, default="50", help="num_round for every trial (definition: 300)")
     parser.add_argument("--skip-synth", action="store_true", help="skip the cdk-nag synth (deploy still synthesizes)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.parallel > args.trials:
+        parser.error(f"--parallel {args.parallel} is more than --trials {args.trials}; lower it or raise --trials")
+    return args
 
 
 def write_dataset(path: Path) -> Path:
@@ -47,40 +77,50 @@ def write_dataset(path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """0 when every phase passed; a failure raises (tools.cli makes it one line and an exit code)
+    after the phase table is printed and everything is torn down."""
     args = parse_args(argv)
     phases = Phases()
     state: dict = {}
     try:
-        if not args.skip_synth:
-            with phases.phase("synth with every check"):
-                if synth_report.main([]) != 0:
-                    raise DemoError("synth with every check: the synth or a cdk-nag pack failed (see above)")
-        emu = Emulator(account_id=CONFIG.account, region=CONFIG.region)
-        with tempfile.TemporaryDirectory(prefix="demo-") as scratch:
+        _demo(args, phases, state)
+    finally:
+        try:
+            _print_summary(phases, state)
+        except Exception as exc:  # noqa: BLE001 - must not hide the failure being reported
+            print(f"(no summary: {type(exc).__name__}: {cli.one_line(exc)})")
+    return 0
+
+
+def _demo(args: argparse.Namespace, phases: Phases, state: dict) -> None:
+    if not args.skip_synth:
+        with phases.phase("synth with every check"):
             try:
-                with phases.phase("start the emulator"):
-                    emu.start()
-                    phases.log(f"moto on {emu.endpoint_url}")
-                failure = None
-                try:
-                    _run(emu, Path(scratch), args, phases, state)
-                except DemoError as exc:
-                    failure = exc
-                try:
-                    _teardown(emu, phases, state)
-                except DemoError as exc:
-                    # Report both: the first failure is the one to fix, the teardown one may hide it.
-                    failure = DemoError(f"{failure}; then {exc}") if failure else exc
-                if failure:
-                    raise failure
+                code = synth_report.main([])
+            except SystemExit as exc:
+                code = exc.code
+            if code not in (0, None):
+                raise DemoError("synth with every check: the synth or a cdk-nag pack failed (see above)")
+    emu = Emulator(account_id=CONFIG.account, region=CONFIG.region)
+    with tempfile.TemporaryDirectory(prefix="demo-") as scratch:
+        failed = False
+        try:
+            with phases.phase("start the emulator"):
+                emu.start()
+                phases.log(f"moto on {emu.endpoint_url}")
+            _run(emu, Path(scratch), args, phases, state)
+        except BaseException:  # a failure, Ctrl-C or SIGTERM: tear down, and report this one
+            failed = True
+            raise
+        finally:
+            try:
+                _teardown(emu, phases, state)
+            except Exception as exc:  # noqa: BLE001 - the first failure is the one to fix
+                if not failed:
+                    raise
+                phases.log(f"teardown after the failure also failed: {cli.one_line(exc)}")
             finally:
                 emu.stop()
-    except DemoError as exc:
-        _print_summary(phases, state)
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 1
-    _print_summary(phases, state)
-    return 0
 
 
 def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases, state: dict) -> None:
@@ -88,8 +128,8 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
     with phases.phase("emulator bootstrap"):
         emu.bootstrap()
     with phases.phase("deploy every stack"):
+        state["assembly"] = assembly  # a deploy that fails half way is destroyed too
         result = emu.deploy(REPO_ROOT, output_dir=assembly)
-        state["assembly"] = assembly
         for stack in result.stacks:
             print(format_report(stack, result.unemulated.get(stack, [])))
     s3 = emu.client("s3")
@@ -129,10 +169,15 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
 
 def _teardown(emu: Emulator, phases: Phases, state: dict) -> None:
     """Destroy whatever was deployed and prove the data buckets outlive it; runs even after a failure."""
-    if "assembly" not in state:
+    if "assembly" not in state or not (state["assembly"] / "manifest.json").exists():
+        return  # nothing was synthesized, so nothing deployed
+    if (died := emu.death("the teardown")) is not None:
+        phases.log(f"nothing to destroy: {died}")
         return
     s3 = emu.client("s3")
-    before = {purpose: _keys(s3, CONFIG.bucket_name(purpose)) for purpose in DATA_BUCKETS}
+    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    before = {purpose: _keys(s3, CONFIG.bucket_name(purpose)) for purpose in DATA_BUCKETS
+              if CONFIG.bucket_name(purpose) in existing}
     with phases.phase("destroy every stack"):
         emu.destroy(REPO_ROOT, app=str(state["assembly"]))
     with phases.phase("check the data buckets survived destroy"):
@@ -165,4 +210,4 @@ def _print_summary(phases: Phases, state: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -6,9 +6,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tools.cli import ToolError, one_line
 
-class DemoError(RuntimeError):
-    """An expected failure: printed as ``error: <phase>: <message>``, exit status 1."""
+
+class DemoError(ToolError, RuntimeError):
+    """An expected failure: printed as ``error: <phase>: <message>``, exit status 1 (tools.cli)."""
 
 
 class Phases:
@@ -29,7 +31,12 @@ class Phases:
             status = "ok"
         except DemoError:
             raise
+        except ToolError as exc:  # the emulator or the CDK CLI: its message already says what to do
+            raise DemoError(f"{name}: {one_line(exc)}") from exc
         except Exception as exc:  # noqa: BLE001 - every failure is reported with its phase
-            raise DemoError(f"{name}: {type(exc).__name__}: {exc}") from exc
+            raise DemoError(f"{name}: {type(exc).__name__}: {one_line(exc)}") from exc
+        except BaseException:  # Ctrl-C, SIGTERM (tools.cli.Terminated)
+            status = "interrupted"
+            raise
         finally:
             self.timings.append((name, time.perf_counter() - started, status))

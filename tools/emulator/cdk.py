@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tools.emulator.core import terminate_process_group
+from tools.cli import ToolError, one_line
+from tools.emulator.core import terminate_process_group_of
 
 if TYPE_CHECKING:
     from tools.emulator.core import Emulator
@@ -20,8 +21,14 @@ CLI_TIMEOUT_S = 600
 COMMON_FLAGS = ["--ci", "--no-notices", "--no-version-reporting", "--no-color"]
 
 
-class CdkError(RuntimeError):
-    pass
+class CdkError(ToolError, RuntimeError):
+    """The CDK CLI failed: a one-line message (tools.cli's ToolError, exit 1); ``output`` and
+    ``log`` keep the CLI's output and the emulator log's tail for --verbose and --debug."""
+
+    def __init__(self, message: str, output: str = "", log: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+        self.log = log
 
 
 @dataclass
@@ -45,7 +52,7 @@ def cdk_bin() -> str:
     root = Path(__file__).resolve().parents[2]
     local = root / "node_modules" / ".bin" / "cdk"
     if not local.exists():
-        raise CdkError(f"CDK CLI not found at {local}; run `npm ci` in {root}")
+        raise CdkError(f"CDK CLI not found at {local}; run `make setup` (or `npm ci`) in {root}")
     return str(local)
 
 
@@ -61,12 +68,16 @@ def run_cdk(
     cmd = [cdk_bin(), *args, *COMMON_FLAGS]
     for key, value in (context or {}).items():
         cmd += ["--context", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
+    what = describe(args)
+    cwd = Path(app_dir or Path.cwd())
+    if not cwd.is_dir():
+        raise CdkError(f"`{what}`: no such app directory {cwd}; pass the folder holding the app's cdk.json")
     start = time.monotonic()
     # Its own process group: on a timeout or an interrupt the CLI's children (the app's synth)
     # must go too, and killing only the node process would orphan them.
     proc = subprocess.Popen(
         cmd,
-        cwd=app_dir or Path.cwd(),
+        cwd=cwd,
         env=emulator.env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -74,26 +85,45 @@ def run_cdk(
         start_new_session=True,
     )
     try:
-        output, _ = proc.communicate(timeout=timeout)
+        # Watches the server too: a dead emulator ends the CLI at once, with EmulatorDied.
+        output = emulator.supervise(proc, f"`{what}`", timeout=timeout, kill=terminate_process_group_of)
     except subprocess.TimeoutExpired:
-        terminate_process_group(proc.pid, proc)
-        raise CdkError(f"`cdk {' '.join(args)}` did not finish within {timeout:.0f}s in {app_dir}") from None
-    except BaseException:
-        terminate_process_group(proc.pid, proc)
-        raise
+        raise CdkError(f"`{what}` did not finish within {timeout:.0f}s in {cwd}; is the machine overloaded?") from None
     run = CdkRun(cmd, proc.returncode, output, time.monotonic() - start)
     if check and proc.returncode != 0:
-        hint = ""
         if "bootstrap" in output.lower() and args[0] != "bootstrap":
-            hint = (
-                f"\nhint: the emulator plays account {emulator.account_id} in {emulator.region}; if the app targets "
-                "another environment, start the emulator with that account/region (CLI: --account/--region)"
+            fix = (
+                f"the emulator plays account {emulator.account_id} in {emulator.region}; if the app targets another"
+                " environment, start the emulator with that account and region (CLI: --account/--region)"
             )
+        else:
+            fix = "rerun with --verbose for the CDK CLI's output, --debug for the emulator's log too"
         raise CdkError(
-            f"`cdk {' '.join(args)}` failed with exit code {proc.returncode} in {app_dir}:\n"
-            f"{_tail(output)}{hint}\n--- emulator log ---\n{emulator.log_tail()}"
+            f"`{what}` failed with exit code {proc.returncode} in {cwd}: {error_line(output)}; {fix}",
+            output,
+            emulator.log_tail(),
         )
     return run
+
+
+def describe(args: list[str]) -> str:
+    """`cdk deploy --all` from the CLI's arguments: the command and its stacks, without paths."""
+    words = ["cdk"]
+    for arg in args:
+        if arg.startswith("-") and arg != "--all":
+            break
+        words.append(arg)
+    return " ".join(words)
+
+
+def error_line(output: str) -> str:
+    """The line of the CDK CLI's output that says what failed (its own error lines first)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for marker in ("❌", "Error:", "error:", "failed", "No stack", "no stack"):
+        found = [line for line in lines if marker in line]
+        if found:
+            return one_line(found[-1])[:400]
+    return one_line(lines[-1])[:400] if lines else "(no output)"
 
 
 def bootstrap(emulator: Emulator, app_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> CdkRun:
@@ -160,7 +190,3 @@ def assembly_stack_names(assembly: Path) -> list[str]:
         for artifact_id, artifact in manifest.get("artifacts", {}).items()
         if artifact.get("type") == "aws:cloudformation:stack"
     ]
-
-
-def _tail(text: str, lines: int = 60) -> str:
-    return "\n".join(text.splitlines()[-lines:])

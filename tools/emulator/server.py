@@ -76,8 +76,9 @@ def main(argv: list[str] | None = None) -> None:
 
     deadline = time.monotonic() + args.ttl if args.ttl else None
     threading.Thread(target=_watchdog, args=(args.parent_pid, deadline, args.cleanup_dir), daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    # 128+N as a shell reports it: the owner tells "stopped from outside" from a crash (exit 1).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(128 + signal.SIGINT))
 
     print(f"{READY_PREFIX}{port}", flush=True)
     # Nobody reads our stdout after READY: a chatty library could fill the pipe and block us.
