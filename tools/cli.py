@@ -58,7 +58,11 @@ class Terminated(BaseException):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line too: ``error: <problem>; see <prog> --help``, exit 2."""
+    """argparse whose usage errors are one line too: ``error: <problem>; see <prog> --help``, exit 2.
+
+    Plain argparse prints the usage block and then the error; here the error is the
+    last and only line. Subparsers inherit the class.
+    """
 
     def error(self, message: str) -> NoReturn:
         raise UserError(f"{message}; see {self.prog} --help")
@@ -117,13 +121,3 @@ def _report(line: str, code: int, debug: bool) -> int:
     print(line, file=sys.stderr, flush=True)
     return code
 
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one :class:`UserError` line, naming the ``--help`` to read.
-
-    Plain argparse prints the usage block and then the error; under this convention the
-    error is the last and only line. Subparsers inherit the class.
-    """
-
-    def error(self, message: str) -> NoReturn:
-        raise UserError(f"{message}; see `{self.prog} --help`")

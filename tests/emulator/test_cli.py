@@ -17,7 +17,7 @@ from tests.emulator.conftest import FIXTURE_APP, cli_env, gone, leftovers, one_s
 from tools.emulator.core import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 REPO = Path(__file__).resolve().parents[2]
-HELP = r"; see `python -m tools\.emulator(?: \w+)? --help`$"
+HELP = r"; see python -m tools\.emulator(?: \w+)? --help$"
 
 
 def emulator_cli(tmp_path: Path, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

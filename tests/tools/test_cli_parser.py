@@ -20,10 +20,10 @@ def _parser() -> cli.ArgumentParser:
 @pytest.mark.parametrize(
     ("argv", "line"),
     [
-        ([], r"^error: the following arguments are required: cmd; see `python -m tool --help`$"),
-        (["jump"], r"^error: argument cmd: invalid choice: 'jump' .*; see `python -m tool --help`$"),
-        (["run", "--count", "x"], r"^error: argument --count: invalid int value: 'x'; see `python -m tool run --help`"),
-        (["run", "--bogus"], r"^error: unrecognized arguments: --bogus; see `python -m tool --help`$"),
+        ([], r"^error: the following arguments are required: cmd; see python -m tool --help$"),
+        (["jump"], r"^error: argument cmd: invalid choice: 'jump' .*; see python -m tool --help$"),
+        (["run", "--count", "x"], r"^error: argument --count: invalid int value: 'x'; see python -m tool run --help"),
+        (["run", "--bogus"], r"^error: unrecognized arguments: --bogus; see python -m tool --help$"),
     ],
 )
 def test_a_usage_error_is_one_line_and_exit_2(argv, line, capsys, monkeypatch):

@@ -159,7 +159,7 @@ BAD_OPTIONS = [
     (["--num-round", "abc"], r"^error: argument --num-round: 'abc' is not a whole number from 1 to 100000"),
     (["--num-round", "0"], r"^error: argument --num-round: '0' is not a whole number"),
     (["--num-round", "1.5"], r"^error: argument --num-round: '1\.5' is not a whole number"),
-    (["--bogus"], r"^error: unrecognized arguments: --bogus; see `python -m tools\.demo --help`$"),
+    (["--bogus"], r"^error: unrecognized arguments: --bogus; see python -m tools\.demo --help$"),
 ]
 
 
