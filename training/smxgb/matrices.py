@@ -19,6 +19,7 @@ import xgboost as xgb
 
 from smxgb import data as chdata
 from smxgb.failure import UserError
+from smxgb.labels import LabelRule
 
 Batch = tuple[object, np.ndarray]  # (features: pa.Table or CSR, label)
 
@@ -64,12 +65,24 @@ def memory_batches(loaded: chdata.InMemoryData) -> Callable[[], Iterator[Batch]]
     return batches
 
 
-def _stream_batches(channel: chdata.Channel, n_features: list[int | None]) -> Callable[[], Iterator[Batch]]:
-    """Stream file by file; ``n_features`` is a one-element cell the first batch fills."""
+def _stream_batches(
+    channel: chdata.Channel,
+    n_features: list[int | None],
+    rule: LabelRule | None = None,
+    names: list[tuple[str, ...] | None] | None = None,
+) -> Callable[[], Iterator[Batch]]:
+    """Stream file by file; ``n_features`` and ``names`` are one-element cells the first file fills."""
+    names = names if names is not None else [None]
 
     def batches() -> Iterator[Batch]:
         for path in channel.files:
+            file_names = chdata.feature_names(path, channel.content_type)
+            chdata.check_same_names(file_names, names[0], f"file {path} in channel '{channel.name}'")
+            if names[0] is None:
+                names[0] = file_names
             first_row = 1
+            if channel.content_type == chdata.CSV:
+                first_row = chdata.csv_layout(path).first_data_row
             if channel.content_type == chdata.LIBSVM:
                 X, y = chdata.read_libsvm(path, n_features[0])
                 parts = [(X, y)]
@@ -86,7 +99,8 @@ def _stream_batches(channel: chdata.Channel, n_features: list[int | None]) -> Ca
                         f"file {path} has {width} features but {n_features[0]} were expected; "
                         "every file and channel needs the same feature columns"
                     )
-                chdata.check_labels(label, path, first_row)
+                chdata.check_labels(label, path, first_row, rule, channel.name)
+                chdata.check_features(features, path, first_row, file_names)
                 first_row += len(label)
                 yield features, label
 
@@ -102,6 +116,7 @@ class Matrices:
     n_validation_rows: int
     mode: str
     notes: list[str] = field(default_factory=list)
+    feature_names: tuple[str, ...] | None = None
 
 
 def _global_max(value: int, distributed: bool) -> int:
@@ -144,7 +159,8 @@ def build_in_memory(
         dvalid = xgb.QuantileDMatrix(
             BatchIter(memory_batches(loaded_valid)), max_bin=max_bin, nthread=nthread, ref=dtrain
         )
-    return Matrices(dtrain, dvalid, n_features, dtrain.num_row(), n_valid, chdata.MEMORY, notes)
+    return Matrices(dtrain, dvalid, n_features, dtrain.num_row(), n_valid, chdata.MEMORY, notes,
+                    loaded.feature_names)
 
 
 def build_external(
@@ -154,11 +170,13 @@ def build_external(
     max_bin: int | None,
     nthread: int,
     cache_dir: Path | None = None,
+    rule: LabelRule | None = None,
 ) -> Matrices:
     cache_root = Path(tempfile.mkdtemp(prefix="smxgb-cache-", dir=cache_dir))
     width: list[int | None] = [None]
+    names: list[tuple[str, ...] | None] = [None]
     dtrain = xgb.ExtMemQuantileDMatrix(
-        BatchIter(_stream_batches(train, width), cache_prefix=str(cache_root / "train")),
+        BatchIter(_stream_batches(train, width, rule, names), cache_prefix=str(cache_root / "train")),
         max_bin=max_bin,
         nthread=nthread,
     )
@@ -166,7 +184,8 @@ def build_external(
     if validation is not None:
         valid_width: list[int | None] = [width[0]]
         dvalid = xgb.ExtMemQuantileDMatrix(
-            BatchIter(_stream_batches(validation, valid_width), cache_prefix=str(cache_root / "validation")),
+            BatchIter(_stream_batches(validation, valid_width, rule, [names[0]]),
+                      cache_prefix=str(cache_root / "validation")),
             max_bin=max_bin,
             nthread=nthread,
             ref=dtrain,
@@ -174,5 +193,5 @@ def build_external(
         n_valid = dvalid.num_row()
     return Matrices(
         dtrain, dvalid, int(width[0] or dtrain.num_col()), dtrain.num_row(), n_valid, chdata.EXTERNAL,
-        [f"external memory cache in {cache_root}"],
+        [f"external memory cache in {cache_root}"], names[0],
     )
