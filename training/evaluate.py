@@ -31,12 +31,12 @@ BOOTSTRAP_SEED = 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    root = Path(env.PROCESSING_ROOT)
+    root = env.processing_root()
     parser = report.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=root / "model")
     parser.add_argument("--test-dir", type=Path, default=root / "test")
     parser.add_argument("--output-dir", type=Path, default=root / "evaluation")
-    parser.add_argument("--failure-dir", type=Path, default=report.DEFAULT_FAILURE_DIR)
+    parser.add_argument("--failure-dir", type=Path, default=report.default_failure_dir())
     parser.add_argument("--content-type", help="test channel content type; default: from file suffixes")
     parser.add_argument("--problem-type", default="auto", help="auto (from the objective), "
                         + ", ".join(schema.PROBLEM_TYPES))

@@ -37,13 +37,13 @@ PARQUET_LABEL_COLUMN = "label"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    root = Path(env.PROCESSING_ROOT)
+    root = env.processing_root()
     parser = report.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input-dir", type=Path, default=root / "input")
     for split in SPLITS:
         parser.add_argument(f"--{split}-dir", type=Path, default=root / split)
     parser.add_argument("--schema-dir", type=Path, default=root / "schema")
-    parser.add_argument("--failure-dir", type=Path, default=report.DEFAULT_FAILURE_DIR)
+    parser.add_argument("--failure-dir", type=Path, default=report.default_failure_dir())
     parser.add_argument("--schema-file", type=Path, help="expected schema (see smxgb/schema.py)")
     parser.add_argument("--label-column", default="label", help="ignored when --schema-file is given")
     parser.add_argument("--problem-type", default="auto", help="auto (0/1 labels: binary, else regression), "

@@ -139,18 +139,21 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             f"{built.n_features} features in {load_seconds:.2f} s",
             flush=True,
         )
-        result = trainer.train(
-            params,
-            built.train,
-            built.validation,
-            num_round=hps["num_round"],
-            early_stopping_rounds=hps.get("early_stopping_rounds"),
-            checkpoint_dir=env.checkpoint_dir(),
-            checkpoint_frequency=hps["checkpoint_frequency"],
-            checkpoints_to_keep=hps["checkpoints_to_keep"],
-            write_checkpoints=cluster.is_leader,
-        )
-        test_metrics = _score_test(result.booster, test_channel, built, nthread, rule) if test_channel else {}
+        try:
+            result = trainer.train(
+                params,
+                built.train,
+                built.validation,
+                num_round=hps["num_round"],
+                early_stopping_rounds=hps.get("early_stopping_rounds"),
+                checkpoint_dir=env.checkpoint_dir(),
+                checkpoint_frequency=hps["checkpoint_frequency"],
+                checkpoints_to_keep=hps["checkpoints_to_keep"],
+                write_checkpoints=cluster.is_leader,
+            )
+            test_metrics = _score_test(result.booster, test_channel, built, nthread, rule) if test_channel else {}
+        finally:
+            built.remove_cache()
     report = {
         "hyperparameters": hps,
         "final": outputs.final_metrics(result.history),

@@ -8,6 +8,7 @@ the re-chunking of one slice at a time into contiguous columns.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -117,6 +118,12 @@ class Matrices:
     mode: str
     notes: list[str] = field(default_factory=list)
     feature_names: tuple[str, ...] | None = None
+    cache_dir: Path | None = None
+
+    def remove_cache(self) -> None:
+        """Delete the external-memory cache (nothing reads it once training and scoring are done)."""
+        if self.cache_dir is not None:
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
 def _global_max(value: int, distributed: bool) -> int:
@@ -173,25 +180,29 @@ def build_external(
     rule: LabelRule | None = None,
 ) -> Matrices:
     cache_root = Path(tempfile.mkdtemp(prefix="smxgb-cache-", dir=cache_dir))
-    width: list[int | None] = [None]
-    names: list[tuple[str, ...] | None] = [None]
-    dtrain = xgb.ExtMemQuantileDMatrix(
-        BatchIter(_stream_batches(train, width, rule, names), cache_prefix=str(cache_root / "train")),
-        max_bin=max_bin,
-        nthread=nthread,
-    )
-    dvalid, n_valid = None, 0
-    if validation is not None:
-        valid_width: list[int | None] = [width[0]]
-        dvalid = xgb.ExtMemQuantileDMatrix(
-            BatchIter(_stream_batches(validation, valid_width, rule, [names[0]]),
-                      cache_prefix=str(cache_root / "validation")),
+    try:
+        width: list[int | None] = [None]
+        names: list[tuple[str, ...] | None] = [None]
+        dtrain = xgb.ExtMemQuantileDMatrix(
+            BatchIter(_stream_batches(train, width, rule, names), cache_prefix=str(cache_root / "train")),
             max_bin=max_bin,
             nthread=nthread,
-            ref=dtrain,
         )
-        n_valid = dvalid.num_row()
+        dvalid, n_valid = None, 0
+        if validation is not None:
+            valid_width: list[int | None] = [width[0]]
+            dvalid = xgb.ExtMemQuantileDMatrix(
+                BatchIter(_stream_batches(validation, valid_width, rule, [names[0]]),
+                          cache_prefix=str(cache_root / "validation")),
+                max_bin=max_bin,
+                nthread=nthread,
+                ref=dtrain,
+            )
+            n_valid = dvalid.num_row()
+    except BaseException:
+        shutil.rmtree(cache_root, ignore_errors=True)
+        raise
     return Matrices(
         dtrain, dvalid, int(width[0] or dtrain.num_col()), dtrain.num_row(), n_valid, chdata.EXTERNAL,
-        [f"external memory cache in {cache_root}"], names[0],
+        [f"external memory cache in {cache_root}"], names[0], cache_root,
     )
