@@ -56,7 +56,10 @@ def load_booster(model: Path) -> xgb.Booster:
     try:
         booster.load_model(bytearray(raw))
     except xgb.core.XGBoostError as exc:
-        raise UserError(f"{model} does not hold a loadable XGBoost model: {str(exc).splitlines()[0]}") from exc
+        raise UserError(
+            f"{model} does not hold a loadable XGBoost model ({str(exc).splitlines()[0][:200]}); pass the training"
+            " job's model artifact (model.tar.gz or xgboost-model)"
+        ) from exc
     return booster
 
 
@@ -264,7 +267,7 @@ def run(args: argparse.Namespace) -> dict:
         problem_type = problem_type_of(objective_name)
     if not args.test_dir.is_dir():
         raise UserError(f"test channel {args.test_dir} does not exist; map the preprocess step's test output there")
-    features, labels = read_channel_arrays(args.test_dir, args.content_type)
+    features, labels = read_channel_arrays(args.test_dir, args.content_type, channel="test")
     if labels.size == 0:
         raise UserError(f"the test channel {args.test_dir} holds no rows")
     if features.shape[1] != booster.num_features():

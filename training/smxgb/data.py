@@ -628,13 +628,15 @@ def _dense(features) -> np.ndarray:
     return np.asarray(features.toarray(), dtype=np.float32)
 
 
-def read_channel_arrays(path: str | Path, content_type: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def read_channel_arrays(
+    path: str | Path, content_type: str | None = None, channel: str = "data"
+) -> tuple[np.ndarray, np.ndarray]:
     """Small data as dense arrays: ``X`` (rows x features, float32, NaN = missing) and ``y`` (float32).
 
     Same formats, conventions and error messages as training, so evaluation
     reads exactly what training read.
     """
-    data = load_channel(open_channel("data", Path(path), content_type))
+    data = load_channel(open_channel(channel, Path(path), content_type))
     return _dense(data.features), data.label
 
 

@@ -100,7 +100,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """Bad arguments become a UserError, so they reach the failure file like any other failure."""
 
     def error(self, message: str):
-        raise UserError(f"bad arguments: {message}")
+        raise UserError(f"bad arguments: {message}; see the script's --help for the accepted arguments")
 
 
 def failure_dir_from_argv(argv: list[str]) -> Path:
