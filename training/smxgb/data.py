@@ -262,8 +262,7 @@ def csv_layout(path: Path) -> CsvLayout:
             f"file {path} has a header row ({_preview(names)}) but no '{LABEL_COLUMN}' column; name the label "
             f"column '{LABEL_COLUMN}' in the header, or remove the header row to use the first column as the label"
         )
-    if names.count(LABEL_COLUMN) > 1:
-        raise UserError(f"file {path} has {names.count(LABEL_COLUMN)} columns named '{LABEL_COLUMN}'; keep one")
+    _check_unique(names, path)
     return CsvLayout(len(row), names, tuple(row))
 
 
@@ -382,9 +381,19 @@ def _parquet_label_index(names: list[str], path: Path) -> int:
             f"file {path} has no '{LABEL_COLUMN}' column (columns: {_preview(names)}); name the label column "
             f"'{LABEL_COLUMN}': Parquet has column names, so the label is found by name, not by position"
         )
-    if names.count(LABEL_COLUMN) > 1:
-        raise UserError(f"file {path} has {names.count(LABEL_COLUMN)} columns named '{LABEL_COLUMN}'; keep one")
+    _check_unique(names, path)
     return names.index(LABEL_COLUMN)
+
+
+def _check_unique(names, path: Path) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise UserError(
+                f"file {path} has more than one column named {name!r}; give every column its own name "
+                "(channels are matched column by column by name)"
+            )
+        seen.add(name)
 
 
 def _parquet_to_float(table: pa.Table | pa.RecordBatch, path: Path) -> pa.Table:

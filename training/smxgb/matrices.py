@@ -84,6 +84,7 @@ def _stream_batches(
             first_row = 1
             if channel.content_type == chdata.CSV:
                 first_row = chdata.csv_layout(path).first_data_row
+            start_row = first_row
             if channel.content_type == chdata.LIBSVM:
                 X, y = chdata.read_libsvm(path, n_features[0])
                 parts = [(X, y)]
@@ -103,7 +104,10 @@ def _stream_batches(
                 chdata.check_labels(label, path, first_row, rule, channel.name)
                 chdata.check_features(features, path, first_row, file_names)
                 first_row += len(label)
-                yield features, label
+                if len(label):
+                    yield features, label
+            if first_row == start_row:
+                raise UserError(f"file {path} has no rows; remove it or upload the data")
 
     return batches
 
