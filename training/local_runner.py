@@ -542,17 +542,19 @@ def _check_mode(options: argparse.Namespace) -> None:
         raise RunnerError(f"{processing_only[0]} is for processing jobs; add --processing, or use --channel and "
                           "--hp for a training job")
     if options.hosts < 1:
-        raise RunnerError(f"--hosts must be at least 1, got {options.hosts}")
+        raise RunnerError(f"--hosts must be at least 1, got {options.hosts}; pass the number of instances to emulate")
     if options.timeout is not None and options.timeout <= 0:
-        raise RunnerError(f"--timeout must be a positive number of seconds, got {options.timeout:g}")
+        raise RunnerError(f"--timeout must be a positive number of seconds, got {options.timeout:g}; "
+                          "leave it out for no limit")
 
 
-def _report_root(root: Path, owned: bool, keep: bool) -> None:
+def _announce_root(root: Path, owned: bool, keep: bool) -> None:
+    """Said before the run, so that a failing script's FAILURE line stays the last line."""
     if owned and keep:
-        print(f"local_runner: kept the run's root at {root}", file=sys.stderr)
+        print(f"local_runner: root {root} (kept afterwards)", file=sys.stderr, flush=True)
     elif owned:
-        print(f"local_runner: removed the temporary root {root}; pass --keep or --root to keep its files",
-              file=sys.stderr)
+        print(f"local_runner: root {root} (temporary: removed afterwards; --keep or --root keeps it)",
+              file=sys.stderr, flush=True)
 
 
 def _run(options: argparse.Namespace) -> int:
@@ -563,11 +565,12 @@ def _run(options: argparse.Namespace) -> int:
         job = prepare_processing(options.entry_point, inputs=parse_pairs(options.input, "--input"),
                                  outputs=options.output, args=options.args, source_dir=options.source_dir,
                                  root=options.root, keep=keep)
+        _announce_root(job.result.root, owned, keep)
         result = job.run(timeout=options.timeout, capture=False)
-        outputs = json.dumps({k: str(v) for k, v in result.outputs.items()})
-        print(f"local_runner: exit {result.returncode}; outputs {outputs}", file=sys.stderr)
-        _report_root(result.root, owned, keep)
-        _repeat_failure(result)
+        if result.returncode == 0:
+            outputs = json.dumps({k: str(v) for k, v in result.outputs.items()})
+            print(f"local_runner: done; root {result.root}; outputs {outputs}" if result.kept
+                  else "local_runner: done", file=sys.stderr)
         return result.returncode or 0
     channels = parse_pairs(options.channel, "--channel")
     common = dict(hyperparameters=parse_pairs(options.hp, "--hp"), source_dir=options.source_dir,
@@ -581,24 +584,18 @@ def _run(options: argparse.Namespace) -> int:
             sys.stdout.write(result.stdout)
             sys.stderr.write(result.stderr)
             print(f"local_runner: {host} exit {result.returncode}", file=sys.stderr)
-        _report_root(results[0].root.parent, owned, keep)
         failed = [r for r in results if r.returncode]
-        if failed:
-            _repeat_failure(failed[0])
+        if failed and failed[0].failure:
+            # Hosts' logs are replayed one after another: repeat the first reason as the last line.
+            print(FAILURE_PREFIX + failed[0].failure, file=sys.stderr, flush=True)
         return max(r.returncode or 0 for r in results)
-    result = run_training(options.entry_point, channels=channels, root=options.root, timeout=options.timeout,
-                          capture=False, **common)
-    where = f"; model {result.model_dir}; output {result.output_dir}" if result.kept else ""
-    print(f"local_runner: exit {result.returncode}{where}", file=sys.stderr)
-    _report_root(result.root, owned, keep)
-    _repeat_failure(result)
+    job = prepare_training(options.entry_point, channels=channels, root=options.root, **common)
+    _announce_root(job.result.root, owned, keep)
+    result = job.run(timeout=options.timeout, capture=False)
+    if result.returncode == 0:
+        print(f"local_runner: done; model {result.model_dir}; output {result.output_dir}" if result.kept
+              else "local_runner: done", file=sys.stderr)
     return result.returncode or 0
-
-
-def _repeat_failure(result: Result) -> None:
-    """The runner's notes follow the script's output: repeat its reason so it stays the last line."""
-    if result.returncode and result.failure:
-        print(FAILURE_PREFIX + result.failure, file=sys.stderr, flush=True)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

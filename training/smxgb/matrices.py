@@ -8,6 +8,7 @@ the re-chunking of one slice at a time into contiguous columns.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -125,8 +126,13 @@ class Matrices:
     cache_dir: Path | None = None
 
     def remove_cache(self) -> None:
-        """Delete the external-memory cache (nothing reads it once training and scoring are done)."""
+        """Free the matrices and delete the external-memory cache (once training and scoring are done).
+
+        The matrices go first: XGBoost deletes its cache pages when a matrix is freed and warns if they are gone.
+        """
         if self.cache_dir is not None:
+            self.train = self.validation = None
+            gc.collect()
             shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
@@ -184,6 +190,7 @@ def build_external(
     rule: LabelRule | None = None,
 ) -> Matrices:
     cache_root = Path(tempfile.mkdtemp(prefix="smxgb-cache-", dir=cache_dir))
+    dtrain = dvalid = None
     try:
         width: list[int | None] = [None]
         names: list[tuple[str, ...] | None] = [None]
@@ -203,7 +210,14 @@ def build_external(
                 ref=dtrain,
             )
             n_valid = dvalid.num_row()
-    except BaseException:
+    except BaseException as exc:
+        # Free the matrices first: XGBoost removes its own pages when one is freed and warns (after our
+        # FAILURE line) if they are gone. XGBoost's frames in the traceback hold them, so a user error,
+        # reported without a traceback anyway, drops it.
+        dtrain = dvalid = None
+        if isinstance(exc, UserError):
+            exc.__traceback__ = None
+        gc.collect()
         shutil.rmtree(cache_root, ignore_errors=True)
         raise
     return Matrices(
