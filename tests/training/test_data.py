@@ -157,3 +157,50 @@ def test_parquet_string_column_is_a_user_error(tmp_path):
     pq.write_table(pa.table({"label": [0.0, 1.0], "colour": ["red", "blue"]}), tmp_path / "d.parquet")
     with pytest.raises(UserError, match=r"d.parquet column 'colour' has non-numeric type string"):
         read_channel_arrays(tmp_path / "d.parquet")
+
+
+def test_a_channel_pointing_at_a_missing_path_names_the_channel_path_and_fix(tmp_path, monkeypatch):
+    from smxgb import job
+    from smxgb.failure import UserError
+
+    # GIVEN SM_CHANNEL_TRAIN names a directory that is not there
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(tmp_path / "gone"))
+    # WHEN the job opens its channels THEN one line names the channel, the path and the fix
+    with pytest.raises(UserError, match=r"channel 'train' path .*gone does not exist; point the channel at an "
+                                        r"existing file or directory"):
+        job.open_channels({})
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "pattern"),
+    [
+        ("d.csv.gz", b"1,2,3\n", r"d\.csv\.gz is named \.gz but is not a complete gzip file \(no gzip header\)"),
+        ("d.csv.gz", gzip.compress(b"1,2,3\n" * 500, mtime=0)[:40], r"d\.csv\.gz is named \.gz but is not a complete"),
+        ("d.libsvm.gz", b"1 1:2\n", r"d\.libsvm\.gz is named \.gz but is not a complete gzip file"),
+        ("d.csv", bytes(range(256)), r"d\.csv is not UTF-8 text"),
+        ("d.csv", b"1;2;3\n0;1;2\n", r"d\.csv has only one column \(separated by ';' or tabs\? use commas\)"),
+        ("d.csv", b"label,a,label\n1,2,3\n", r"d\.csv has more than one column named 'label'"),
+    ],
+)
+def test_undecodable_files_are_user_errors_naming_the_file(tmp_path, name, payload, pattern):
+    from smxgb.data import read_channel_arrays
+    from smxgb.failure import UserError
+
+    (tmp_path / "ch").mkdir()
+    (tmp_path / "ch" / name).write_bytes(payload)
+    with pytest.raises(UserError, match=pattern):
+        read_channel_arrays(tmp_path / "ch")
+
+
+def test_csv_with_a_header_finds_the_label_by_name(tmp_path, small):
+    from smxgb.data import load_channel, open_channel
+
+    X, y = small
+    # GIVEN a CSV whose header puts the label third
+    rows = "".join(f"{a:.6g},{b:.6g},{label:g},{c:.6g},{d:.6g}\n" for (a, b, c, d), label in zip(X, y, strict=True))
+    (tmp_path / "d.csv").write_text("a,b,label,c,d\n" + rows)
+    # WHEN read THEN the label is that column and the features keep their order and names
+    loaded = load_channel(open_channel("train", tmp_path / "d.csv"))
+    np.testing.assert_array_equal(loaded.label, y)
+    assert loaded.feature_names == ("a", "b", "c", "d")
+    np.testing.assert_allclose(np.column_stack([c.to_numpy() for c in loaded.features.columns]), X, rtol=1e-5)
