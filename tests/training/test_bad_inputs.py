@@ -205,6 +205,12 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], str]] = {
     "runner: --hp without =": (
         lambda d, m: ["train.py", "--hp", "num_round"],
         r"--hp expects NAME=VALUE, got 'num_round'; write it as --hp name=value"),
+    "runner: unknown data mode": (
+        lambda d, m: _train({"train": _file(d / "t", "t.csv", _rows())}, "data_mode=fast"),
+        r"hyperparameter data_mode='fast' is invalid: must be one of auto, memory, external; set data_mode"),
+    "runner: --hp with no name": (
+        lambda d, m: ["train.py", "--hp", "=3"],
+        r"--hp expects NAME=VALUE, got '=3'"),
     "runner: unknown entry point": (
         lambda d, m: ["trian.py"],
         r"entry point 'trian\.py' is not a file in the source dir .*; use one of .*train\.py"),
