@@ -31,12 +31,12 @@ BOOTSTRAP_SEED = 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    root = Path(env.PROCESSING_ROOT)
+    root = env.processing_root()
     parser = report.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=root / "model")
     parser.add_argument("--test-dir", type=Path, default=root / "test")
     parser.add_argument("--output-dir", type=Path, default=root / "evaluation")
-    parser.add_argument("--failure-dir", type=Path, default=report.DEFAULT_FAILURE_DIR)
+    parser.add_argument("--failure-dir", type=Path, default=report.default_failure_dir())
     parser.add_argument("--content-type", help="test channel content type; default: from file suffixes")
     parser.add_argument("--problem-type", default="auto", help="auto (from the objective), "
                         + ", ".join(schema.PROBLEM_TYPES))
@@ -56,7 +56,10 @@ def load_booster(model: Path) -> xgb.Booster:
     try:
         booster.load_model(bytearray(raw))
     except xgb.core.XGBoostError as exc:
-        raise UserError(f"{model} does not hold a loadable XGBoost model: {str(exc).splitlines()[0]}") from exc
+        raise UserError(
+            f"{model} does not hold a loadable XGBoost model ({str(exc).splitlines()[0][:200]}); pass the training"
+            " job's model artifact (model.tar.gz or xgboost-model)"
+        ) from exc
     return booster
 
 
@@ -264,7 +267,7 @@ def run(args: argparse.Namespace) -> dict:
         problem_type = problem_type_of(objective_name)
     if not args.test_dir.is_dir():
         raise UserError(f"test channel {args.test_dir} does not exist; map the preprocess step's test output there")
-    features, labels = read_channel_arrays(args.test_dir, args.content_type)
+    features, labels = read_channel_arrays(args.test_dir, args.content_type, channel="test")
     if labels.size == 0:
         raise UserError(f"the test channel {args.test_dir} holds no rows")
     if features.shape[1] != booster.num_features():

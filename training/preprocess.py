@@ -38,13 +38,13 @@ PARQUET_LABEL_COLUMN = "label"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    root = Path(env.PROCESSING_ROOT)
+    root = env.processing_root()
     parser = report.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input-dir", type=Path, default=root / "input")
     for split in SPLITS:
         parser.add_argument(f"--{split}-dir", type=Path, default=root / split)
     parser.add_argument("--schema-dir", type=Path, default=root / "schema")
-    parser.add_argument("--failure-dir", type=Path, default=report.DEFAULT_FAILURE_DIR)
+    parser.add_argument("--failure-dir", type=Path, default=report.default_failure_dir())
     parser.add_argument("--schema-file", type=Path, help="expected schema (see smxgb/schema.py)")
     parser.add_argument("--label-column", default="label", help="ignored when --schema-file is given")
     parser.add_argument("--problem-type", default="auto", help="auto (0/1 labels: binary, else regression), "
@@ -89,7 +89,10 @@ def read_inputs(files: list[Path]) -> pd.DataFrame:
             else:
                 frame = pd.read_csv(path, low_memory=False)
         except (ValueError, OSError, pd.errors.ParserError) as exc:
-            raise UserError(f"cannot read {path.name}: {' '.join(str(exc).split())}") from exc
+            raise UserError(
+                f"cannot read {path.name}: {' '.join(str(exc).split())[:300]}; save it as UTF-8 CSV with one header "
+                "row and the same number of fields in every row, or as Parquet"
+            ) from exc
         if frames and list(frame.columns) != list(frames[0].columns):
             raise UserError(
                 f"{path.name} has columns {list(frame.columns)[:8]} but {files[0].name} has"
@@ -138,6 +141,13 @@ def numeric_features(frame: pd.DataFrame, expected: schema.Schema) -> pd.DataFra
                 f"feature column {feature.name!r} is not numeric (value {raw[bad].iloc[0]!r} in row {row} of"
                 f" {file_name}); encode it as numbers before this step or drop it (--drop-columns)"
             )
+        infinite = np.isinf(values)
+        if infinite.any():
+            file_name, row = infinite[infinite].index[0]
+            raise UserError(
+                f"feature column {feature.name!r} has an infinite or too large value ({str(raw[infinite].iloc[0])!r} in"
+                f" row {row} of {file_name}); replace it with a finite number or leave the field empty (missing)"
+            )
         if feature.type == schema.INT:
             present = values.dropna()
             if not (present == np.round(present)).all():
@@ -175,6 +185,13 @@ def encode_labels(raw: pd.Series, expected: schema.Schema) -> tuple[np.ndarray, 
         raise UserError(
             f"label column {name!r} has non-numeric values {examples}; list the label values in the"
             f' schema\'s label.classes (e.g. "classes": {examples}) to map them to 0..k-1'
+        )
+    infinite = np.isinf(values)
+    if infinite.any():
+        file_name, row = infinite[infinite].index[0] if isinstance(raw.index, pd.MultiIndex) else ("the input", "?")
+        raise UserError(
+            f"label column {name!r} has an infinite value ({str(raw[infinite].iloc[0])!r} in row {row} of {file_name});"
+            " fix or drop that row"
         )
     values = values.to_numpy(np.float64)
     distinct = np.unique(values)
@@ -259,14 +276,25 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
             " rename it in the data or use --output-format csv"
         )
 
+    names = ", ".join(path.name for path in files)
+    if rows_read == 0:
+        raise UserError(f"the input files ({names}) have a header but no data rows; upload the data rows")
     frame = frame[frame[expected.label].notna()]
+    if frame.empty:
+        raise UserError(
+            f"every row of {names} has an empty label column {expected.label!r}; fill the labels or point"
+            " --label-column at the column that holds them"
+        )
     features = numeric_features(frame, expected)
     if args.missing == MISSING_DROP:
         complete = features.notna().all(axis=1).to_numpy()
         frame, features = frame[complete], features[complete]
+        if frame.empty:
+            raise UserError(
+                f"no rows left after dropping rows with missing feature values (--missing {args.missing});"
+                " fill the gaps, drop the sparse columns (--drop-columns) or use --missing keep"
+            )
     labels, problem_type, classes = encode_labels(frame[expected.label], expected)
-    if not len(labels):
-        raise UserError(f"no rows left after dropping rows with missing values (--missing {args.missing})")
 
     sizes = split_sizes(len(labels), (args.train_fraction, args.validation_fraction, args.test_fraction))
     order = np.random.default_rng(args.seed).permutation(len(labels))

@@ -14,7 +14,6 @@ import copy
 import importlib
 import json
 import tarfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +72,6 @@ def cancer_channels(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def trial(definition: dict, cancer_channels: dict[str, Path], tmp_path_factory):
     """One tuning trial, as the definition configures it, run by the real train.py."""
-    started = time.perf_counter()
     result = local_runner.run_training(
         contract.TRAIN_SCRIPT,
         channels={name: cancer_channels[name] for name in _data_channels(definition)},
@@ -83,7 +81,6 @@ def trial(definition: dict, cancer_channels: dict[str, Path], tmp_path_factory):
         timeout=120,
     )
     assert result.returncode == 0, f"train.py failed: {result.failure or result.stderr[-2000:]}"
-    result.seconds = time.perf_counter() - started
     return result
 
 
@@ -99,10 +96,6 @@ def test_metric_regex_from_the_template_extracts_the_objective(definition: dict,
     # AND it is the script's last reported validation AUC, not some other line
     last = [line for line in trial.stdout.splitlines() if "#validation-auc:" in line][-1]
     assert float(last.rsplit(":", 1)[1]) == pytest.approx(values[contract.OBJECTIVE_METRIC])
-
-
-def test_trial_ran_fast_enough_to_stay_out_of_the_slow_suite(trial) -> None:
-    assert trial.seconds < 5, f"a {FAST_ROUNDS}-round trial took {trial.seconds:.1f}s; mark the wiring tests slow"
 
 
 def test_hyperparameters_are_ones_train_py_accepts(definition: dict) -> None:

@@ -195,6 +195,19 @@ NARROW_ROW = ",".join(["1.0"] * 29)
         ('{"instances": [[' + "9" * 400 + "]]}", "application/json", HTTPStatus.BAD_REQUEST,
          r"a number 400 characters long.*at most 64"),
         ("[" * 5000 + "]" * 5000, "application/json", HTTPStatus.BAD_REQUEST, r"nests 5000 levels deep"),
+        # Bounds hold before any parser runs: a 400-digit integer anywhere, 100 000 levels of nesting (past
+        # Python's recursion limit), deep objects and deep "features" lists are all 400s, never a 500.
+        ("1.0," * 29 + "9" * 400, "text/csv", HTTPStatus.BAD_REQUEST, r"row 1, feature 30 is infinite"),
+        ("1.0," * 29 + "-" + "9" * 400, "text/csv", HTTPStatus.BAD_REQUEST, r"row 1, feature 30 is infinite"),
+        ("[[" + "1," * 29 + "1e999]]", "application/json", HTTPStatus.BAD_REQUEST, r"row 1, feature 30 is infinite"),
+        ('{"instances": [[' + "1," * 29 + "-" + "9" * 400 + "]]}", "application/json", HTTPStatus.BAD_REQUEST,
+         r"a number 401 characters long"),
+        ("9" * 400, "application/json", HTTPStatus.BAD_REQUEST, r"a number 400 characters long"),
+        ('{"instances": ' + "[" * 100_000 + "]" * 100_000 + "}", "application/json", HTTPStatus.BAD_REQUEST,
+         r"nests 100001 levels deep"),
+        ('{"a": ' * 3000 + "1" + "}" * 3000, "application/json", HTTPStatus.BAD_REQUEST, r"nests 3000 levels deep"),
+        ('{"instances": [{"features": ' + "[" * 50 + "1" + "]" * 50 + "}]}", "application/json",
+         HTTPStatus.BAD_REQUEST, r"nests 53 levels deep"),
         ('["[[[[[[", {"instances": "]]]]"}]', "application/json", HTTPStatus.BAD_REQUEST, r"no rows|numbers"),
         ("[[[1.0]]]", "application/json", HTTPStatus.BAD_REQUEST, r"3-dimensional array; send rows"),
         (b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000,), }"

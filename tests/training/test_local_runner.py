@@ -102,3 +102,110 @@ def test_cli_runs_training_and_reports_exit_code(tmp_path, breast_cancer, write_
          "--root", str(tmp_path / "bad")], capture_output=True, text=True, timeout=120, check=False,
     )
     assert failed.returncode == 2 and "FAILURE: the 'train' channel is missing" in failed.stderr
+
+
+# ---------------------------------------------------------------- temporary roots, --keep, the documented commands
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(args: list[str], cwd: Path, tmpdir: Path, **extra_env: str) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SM_", "SMXGB_"))}
+    env.update(TMPDIR=str(tmpdir), PYTHONPATH=str(REPO_ROOT), **extra_env)
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def _documented_commands() -> list[list[str]]:
+    """The CLI commands in the runner's docstring, continuation lines joined, as argument lists."""
+    import shlex
+
+    import training.local_runner as runner
+
+    block = runner.__doc__.split("CLI", 1)[1].split("::", 1)[1]
+    text = block.replace("\\\n", " ")
+    return [shlex.split(line.strip()) for line in text.splitlines() if line.strip().startswith("python ")]
+
+
+@pytest.fixture
+def workdir(tmp_path, breast_cancer, write_csv) -> Path:
+    """GIVEN data/train/ (label-first CSV) and data/raw/ (CSV with a header) in a working directory."""
+    (X, y), _ = breast_cancer
+    write_csv(tmp_path / "data" / "train" / "train.csv", X, y)
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    header = ",".join(f"f{i}" for i in range(5)) + ",label\n"
+    rows = "".join(",".join(f"{v:.5g}" for v in row[:5]) + f",{int(label)}\n" for row, label in zip(X, y, strict=True))
+    (raw / "raw.csv").write_text(header + rows)
+    (tmp_path / "tmp").mkdir()
+    return tmp_path
+
+
+def test_the_documented_commands_work_and_keep_their_root_where_they_say(workdir):
+    commands = _documented_commands()
+    assert len(commands) == 2, commands
+    for command in commands:
+        # WHEN each documented command runs from a directory holding data/ (python = this interpreter)
+        done = _cli([sys.executable, *command[1:]], cwd=workdir, tmpdir=workdir / "tmp")
+        # THEN it succeeds
+        assert done.returncode == 0, done.stderr[-3000:]
+        # AND --keep kept the root, which it named, under TMPDIR
+        kept = [line for line in done.stderr.splitlines() if line.startswith("local_runner: root ")]
+        assert kept and "(kept afterwards)" in kept[0], done.stderr[-2000:]
+        root = Path(kept[0].split()[2])
+        assert root.parent == workdir / "tmp" and root.is_dir()
+    roots = sorted((workdir / "tmp").iterdir())
+    trained = next(r for r in roots if (r / "model").is_dir())
+    assert (trained / "model" / "xgboost-model").is_file()
+    # AND preprocessing's default output paths landed inside its root, not under /opt/ml
+    processed = next(r for r in roots if (r / "processing").is_dir())
+    for split in ("train", "validation", "test"):
+        assert (processed / "processing" / split / f"{split}.csv").is_file()
+    assert (processed / "processing" / "schema" / "schema.json").is_file()
+
+
+@pytest.mark.parametrize("how", ["--keep", "SMXGB_KEEP_ROOT=1", "neither"])
+def test_a_temporary_root_is_removed_unless_asked_to_keep_it(workdir, how):
+    args = [sys.executable, "-m", "training.local_runner", "train.py", "--channel", "train=data/train/",
+            "--hp", "num_round=2"]
+    env = {}
+    if how == "--keep":
+        args.append("--keep")
+    elif how.startswith("SMXGB_KEEP_ROOT"):
+        env["SMXGB_KEEP_ROOT"] = "1"
+    # WHEN a successful run ends
+    done = _cli(args, cwd=workdir, tmpdir=workdir / "tmp", **env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    left = list((workdir / "tmp").iterdir())
+    # THEN its temporary root is gone, unless it was asked to stay (and the runner said where)
+    if how == "neither":
+        assert left == []
+        assert "temporary: removed afterwards" in done.stderr
+    else:
+        assert len(left) == 1 and f"local_runner: root {left[0]} (kept afterwards)" in done.stderr
+
+
+@pytest.mark.parametrize("data_mode", ["memory", "external"])
+def test_a_successful_run_through_the_python_api_leaves_nothing_behind(workdir, monkeypatch, data_mode):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(workdir / "tmp"))
+    monkeypatch.setenv("TMPDIR", str(workdir / "tmp"))  # the script's own temporary files (external cache)
+    result = run_training("train.py", channels={"train": workdir / "data" / "train"},
+                          hyperparameters={"num_round": 2, "data_mode": data_mode}, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not result.kept and list((workdir / "tmp").iterdir()) == []
+    assert "WARNING" not in result.stderr  # e.g. XGBoost missing its external-memory cache
+
+
+def test_processing_defaults_resolve_under_the_root_not_opt_ml(workdir):
+    # GIVEN preprocess.py run with no path arguments at all: only its input mapped where it reads by default
+    result = run_processing("preprocess.py", inputs={"/opt/ml/processing/input": workdir / "data" / "raw"},
+                            root=workdir / "proc", args=["--seed", "abc"])
+    # THEN its failure file is under the root's output/ (its default --failure-dir), and result.failure reads it
+    assert result.returncode == 2
+    assert result.output_dir == workdir / "proc" / "output"
+    assert result.failure.startswith("bad arguments: argument --seed")
+    assert (workdir / "proc" / "output" / "message").is_file()
+    assert not Path("/opt/ml/output/failure").exists()

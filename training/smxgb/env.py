@@ -12,6 +12,11 @@ import os
 from pathlib import Path
 
 OPT_ML = "/opt/ml"
+#: The local runner sets this to its temporary root so that every default path
+#: below (and a processing script's default arguments) stays inside that root.
+#: Unset in a real container. The constants keep the container's literal paths,
+#: which the pipeline definition uses.
+OPT_ML_ENV = "SMXGB_OPT_ML"
 
 # Training (script mode, sagemaker-training-toolkit).
 SM_MODEL_DIR = "SM_MODEL_DIR"
@@ -75,9 +80,24 @@ SERVING_ENVIRONMENT = {
 }
 
 
+def root() -> Path:
+    """``/opt/ml``, or the local runner's stand-in for it."""
+    return Path(os.environ.get(OPT_ML_ENV) or OPT_ML)
+
+
+def _under_root(container_path: str) -> Path:
+    return root() / Path(container_path).relative_to(OPT_ML)
+
+
+def processing_root() -> Path:
+    """Where processing scripts' default arguments point (``/opt/ml/processing`` in the container)."""
+    return _under_root(PROCESSING_ROOT)
+
+
 def path(name: str) -> Path:
     """The directory an ``SM_*`` variable names, or the container default."""
-    return Path(os.environ.get(name) or DEFAULTS[name])
+    value = os.environ.get(name)
+    return Path(value) if value else _under_root(DEFAULTS[name])
 
 
 def channel_dir(channel: str) -> Path | None:
@@ -115,5 +135,5 @@ def checkpoint_dir() -> Path | None:
     config = path(SM_CHECKPOINT_CONFIG_FILE)
     if not config.is_file():
         return None
-    local = json.loads(config.read_text()).get("LocalPath") or DEFAULT_CHECKPOINT_DIR
+    local = json.loads(config.read_text()).get("LocalPath") or _under_root(DEFAULT_CHECKPOINT_DIR)
     return Path(local)

@@ -221,6 +221,16 @@ def _cross_checks(hps: dict[str, Any]) -> None:
             f"hyperparameter num_class only applies to multi:* objectives, not objective={objective}; "
             "remove num_class or use multi:softprob"
         )
+    if objective == "survival:aft":
+        raise UserError(
+            "objective=survival:aft needs lower and upper label bounds per row, which CSV, Parquet and libsvm "
+            "channels do not carry (one label column); use survival:cox (negative labels = right-censored)"
+        )
+    if objective == "reg:quantileerror" and "quantile_alpha" not in hps:
+        raise UserError(
+            "hyperparameter quantile_alpha is required with objective=reg:quantileerror: set it to the "
+            "quantile to predict, a number in (0, 1) such as 0.5"
+        )
     if hps.get("max_depth") == 0 and hps.get("grow_policy") != "lossguide":
         raise UserError(
             "hyperparameter max_depth=0 (no limit) needs grow_policy=lossguide; set max_depth >= 1 "

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from smxgb import data as chdata
-from smxgb import env, hyperparams
+from smxgb import env, hyperparams, labels
 from smxgb.distributed import TRACKER_PORT_ENV, Cluster, collective
 from smxgb.failure import UserError
 
@@ -56,13 +56,13 @@ def tracker_port(hps: dict[str, Any]) -> int:
     return int(hps.get("tracker_port") or os.environ.get(TRACKER_PORT_ENV) or DEFAULT_TRACKER_PORT)
 
 
-def _score_test(booster, channel: chdata.Channel, built, nthread: int) -> dict[str, float]:
+def _score_test(booster, channel: chdata.Channel, built, nthread: int, rule=None) -> dict[str, float]:
     """The final model's metrics on the test channel (all-reduced over hosts when distributed)."""
     import xgboost as xgb
 
     from smxgb import matrices
 
-    loaded = chdata.load_channel(channel, built.n_features)
+    loaded = chdata.load_channel(channel, built.n_features, names=built.feature_names, rule=rule)
     dtest = xgb.QuantileDMatrix(
         matrices.BatchIter(matrices.memory_batches(loaded)), ref=built.train, nthread=nthread
     )
@@ -87,6 +87,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             "hyperparameter early_stopping_rounds needs a validation channel to watch; add a 'validation' "
             "channel or remove early_stopping_rounds"
         )
+    rule = labels.rule_for(hps["objective"], hps.get("num_class"))
     mode = chdata.choose_mode([c for c in (train_channel, valid_channel) if c], hps["data_mode"])
     print(
         f"job: host {cluster.current_host} ({cluster.rank + 1}/{cluster.size}), data mode {mode}, "
@@ -97,8 +98,12 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if mode == chdata.MEMORY:
         # Read before joining the other hosts: a bad file then fails this host
         # at once instead of leaving the others waiting on the collective.
-        loaded = chdata.load_channel(train_channel)
-        loaded_valid = chdata.load_channel(valid_channel, loaded.n_features) if valid_channel else None
+        loaded = chdata.load_channel(train_channel, rule=rule)
+        loaded_valid = (
+            chdata.load_channel(valid_channel, loaded.n_features, names=loaded.feature_names, rule=rule)
+            if valid_channel
+            else None
+        )
     # The test channel is only scored once at the end, so it is read then, but
     # checked now: a bad test file should not cost a whole training run.
     test_channel = channels.get(TEST)
@@ -110,7 +115,9 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     with collective(cluster, tracker_port(hps), hps["tracker_timeout"]):
         build_started = time.perf_counter()
         if mode == chdata.EXTERNAL:
-            built = matrices.build_external(train_channel, valid_channel, max_bin=hps.get("max_bin"), nthread=nthread)
+            built = matrices.build_external(
+                train_channel, valid_channel, max_bin=hps.get("max_bin"), nthread=nthread, rule=rule
+            )
         else:
             built = matrices.build_in_memory(
                 loaded,
@@ -132,18 +139,21 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             f"{built.n_features} features in {load_seconds:.2f} s",
             flush=True,
         )
-        result = trainer.train(
-            params,
-            built.train,
-            built.validation,
-            num_round=hps["num_round"],
-            early_stopping_rounds=hps.get("early_stopping_rounds"),
-            checkpoint_dir=env.checkpoint_dir(),
-            checkpoint_frequency=hps["checkpoint_frequency"],
-            checkpoints_to_keep=hps["checkpoints_to_keep"],
-            write_checkpoints=cluster.is_leader,
-        )
-        test_metrics = _score_test(result.booster, test_channel, built, nthread) if test_channel else {}
+        try:
+            result = trainer.train(
+                params,
+                built.train,
+                built.validation,
+                num_round=hps["num_round"],
+                early_stopping_rounds=hps.get("early_stopping_rounds"),
+                checkpoint_dir=env.checkpoint_dir(),
+                checkpoint_frequency=hps["checkpoint_frequency"],
+                checkpoints_to_keep=hps["checkpoints_to_keep"],
+                write_checkpoints=cluster.is_leader,
+            )
+            test_metrics = _score_test(result.booster, test_channel, built, nthread, rule) if test_channel else {}
+        finally:
+            built.remove_cache()
     report = {
         "hyperparameters": hps,
         "final": outputs.final_metrics(result.history),

@@ -8,6 +8,8 @@ the re-chunking of one slice at a time into contiguous columns.
 
 from __future__ import annotations
 
+import gc
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ import xgboost as xgb
 
 from smxgb import data as chdata
 from smxgb.failure import UserError
+from smxgb.labels import LabelRule
 
 Batch = tuple[object, np.ndarray]  # (features: pa.Table or CSR, label)
 
@@ -64,12 +67,25 @@ def memory_batches(loaded: chdata.InMemoryData) -> Callable[[], Iterator[Batch]]
     return batches
 
 
-def _stream_batches(channel: chdata.Channel, n_features: list[int | None]) -> Callable[[], Iterator[Batch]]:
-    """Stream file by file; ``n_features`` is a one-element cell the first batch fills."""
+def _stream_batches(
+    channel: chdata.Channel,
+    n_features: list[int | None],
+    rule: LabelRule | None = None,
+    names: list[tuple[str, ...] | None] | None = None,
+) -> Callable[[], Iterator[Batch]]:
+    """Stream file by file; ``n_features`` and ``names`` are one-element cells the first file fills."""
+    names = names if names is not None else [None]
 
     def batches() -> Iterator[Batch]:
         for path in channel.files:
+            file_names = chdata.feature_names(path, channel.content_type)
+            chdata.check_same_names(file_names, names[0], f"file {path} in channel '{channel.name}'")
+            if names[0] is None:
+                names[0] = file_names
             first_row = 1
+            if channel.content_type == chdata.CSV:
+                first_row = chdata.csv_layout(path).first_data_row
+            start_row = first_row
             if channel.content_type == chdata.LIBSVM:
                 X, y = chdata.read_libsvm(path, n_features[0])
                 parts = [(X, y)]
@@ -86,9 +102,13 @@ def _stream_batches(channel: chdata.Channel, n_features: list[int | None]) -> Ca
                         f"file {path} has {width} features but {n_features[0]} were expected; "
                         "every file and channel needs the same feature columns"
                     )
-                chdata.check_labels(label, path, first_row)
+                chdata.check_labels(label, path, first_row, rule, channel.name)
+                chdata.check_features(features, path, first_row, file_names)
                 first_row += len(label)
-                yield features, label
+                if len(label):
+                    yield features, label
+            if first_row == start_row:
+                raise UserError(f"file {path} has no rows; remove it or upload the data")
 
     return batches
 
@@ -102,6 +122,18 @@ class Matrices:
     n_validation_rows: int
     mode: str
     notes: list[str] = field(default_factory=list)
+    feature_names: tuple[str, ...] | None = None
+    cache_dir: Path | None = None
+
+    def remove_cache(self) -> None:
+        """Free the matrices and delete the external-memory cache (once training and scoring are done).
+
+        The matrices go first: XGBoost deletes its cache pages when a matrix is freed and warns if they are gone.
+        """
+        if self.cache_dir is not None:
+            self.train = self.validation = None
+            gc.collect()
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
 def _global_max(value: int, distributed: bool) -> int:
@@ -144,7 +176,8 @@ def build_in_memory(
         dvalid = xgb.QuantileDMatrix(
             BatchIter(memory_batches(loaded_valid)), max_bin=max_bin, nthread=nthread, ref=dtrain
         )
-    return Matrices(dtrain, dvalid, n_features, dtrain.num_row(), n_valid, chdata.MEMORY, notes)
+    return Matrices(dtrain, dvalid, n_features, dtrain.num_row(), n_valid, chdata.MEMORY, notes,
+                    loaded.feature_names)
 
 
 def build_external(
@@ -154,25 +187,40 @@ def build_external(
     max_bin: int | None,
     nthread: int,
     cache_dir: Path | None = None,
+    rule: LabelRule | None = None,
 ) -> Matrices:
     cache_root = Path(tempfile.mkdtemp(prefix="smxgb-cache-", dir=cache_dir))
-    width: list[int | None] = [None]
-    dtrain = xgb.ExtMemQuantileDMatrix(
-        BatchIter(_stream_batches(train, width), cache_prefix=str(cache_root / "train")),
-        max_bin=max_bin,
-        nthread=nthread,
-    )
-    dvalid, n_valid = None, 0
-    if validation is not None:
-        valid_width: list[int | None] = [width[0]]
-        dvalid = xgb.ExtMemQuantileDMatrix(
-            BatchIter(_stream_batches(validation, valid_width), cache_prefix=str(cache_root / "validation")),
+    dtrain = dvalid = None
+    try:
+        width: list[int | None] = [None]
+        names: list[tuple[str, ...] | None] = [None]
+        dtrain = xgb.ExtMemQuantileDMatrix(
+            BatchIter(_stream_batches(train, width, rule, names), cache_prefix=str(cache_root / "train")),
             max_bin=max_bin,
             nthread=nthread,
-            ref=dtrain,
         )
-        n_valid = dvalid.num_row()
+        dvalid, n_valid = None, 0
+        if validation is not None:
+            valid_width: list[int | None] = [width[0]]
+            dvalid = xgb.ExtMemQuantileDMatrix(
+                BatchIter(_stream_batches(validation, valid_width, rule, [names[0]]),
+                          cache_prefix=str(cache_root / "validation")),
+                max_bin=max_bin,
+                nthread=nthread,
+                ref=dtrain,
+            )
+            n_valid = dvalid.num_row()
+    except BaseException as exc:
+        # Free the matrices first: XGBoost removes its own pages when one is freed and warns (after our
+        # FAILURE line) if they are gone. XGBoost's frames in the traceback hold them, so a user error,
+        # reported without a traceback anyway, drops it.
+        dtrain = dvalid = None
+        if isinstance(exc, UserError):
+            exc.__traceback__ = None
+        gc.collect()
+        shutil.rmtree(cache_root, ignore_errors=True)
+        raise
     return Matrices(
         dtrain, dvalid, int(width[0] or dtrain.num_col()), dtrain.num_row(), n_valid, chdata.EXTERNAL,
-        [f"external memory cache in {cache_root}"],
+        [f"external memory cache in {cache_root}"], names[0], cache_root,
     )

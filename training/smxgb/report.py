@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from smxgb import schema
+from smxgb import env, schema
 from smxgb.failure import UserError, run_main
 
 # Where the evaluation step writes, and what the pipeline's PropertyFile names.
@@ -56,6 +56,11 @@ PRIMARY_METRIC_PATH = {
 EXIT_MESSAGE_FILE_NAME = "message"
 FAILURE_FILE_NAME = "failure"
 DEFAULT_FAILURE_DIR = Path("/opt/ml/output")
+
+
+def default_failure_dir() -> Path:
+    """``/opt/ml/output``, or under the local runner's root."""
+    return env.root() / DEFAULT_FAILURE_DIR.relative_to(env.OPT_ML)
 
 
 def metric(value: float, standard_deviation: float | None) -> dict:
@@ -99,11 +104,11 @@ class ArgumentParser(argparse.ArgumentParser):
     """Bad arguments become a UserError, so they reach the failure file like any other failure."""
 
     def error(self, message: str):
-        raise UserError(f"bad arguments: {message}")
+        raise UserError(f"bad arguments: {message}; see the script's --help for the accepted arguments")
 
 
 def failure_dir_from_argv(argv: list[str]) -> Path:
     """``--failure-dir`` alone, so a failure to parse the other arguments is still reported there."""
     scan = argparse.ArgumentParser(add_help=False)
-    scan.add_argument("--failure-dir", type=Path, default=DEFAULT_FAILURE_DIR)
+    scan.add_argument("--failure-dir", type=Path, default=default_failure_dir())
     return scan.parse_known_args(argv)[0].failure_dir
