@@ -138,7 +138,9 @@ def _keep_requested(keep: bool | None) -> bool:
 def _new_root(root: str | os.PathLike | None, prefix: str) -> tuple[Path, bool]:
     """``(root, owned)``: a root we create is ours to remove."""
     if root is not None:
-        root = Path(root)
+        # Absolute: the script runs with the source directory as its cwd, where a
+        # relative root would name another folder.
+        root = Path(root).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)
         return root, False
     return Path(tempfile.mkdtemp(prefix=prefix)), True

@@ -209,3 +209,25 @@ def test_processing_defaults_resolve_under_the_root_not_opt_ml(workdir):
     assert result.failure.startswith("bad arguments: argument --seed")
     assert (workdir / "proc" / "output" / "message").is_file()
     assert not Path("/opt/ml/output/failure").exists()
+
+
+def _readme_commands() -> list[list[str]]:
+    """The local-runner commands of the README's training section, continuation lines joined."""
+    import shlex
+
+    section = (REPO_ROOT / "README.md").read_text().split("## The training code", 1)[1]
+    block = section.split("```bash", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    return [shlex.split(line) for line in block.splitlines() if "training.local_runner" in line]
+
+
+def test_the_readmes_commands_work_from_the_repository_root_with_a_relative_root(workdir):
+    # GIVEN the README's preprocess-then-train commands, run from a folder holding data/raw/
+    commands = _readme_commands()
+    assert [c[3] for c in commands] == ["preprocess.py", "train.py"], commands
+    for command in commands:
+        done = _cli([sys.executable, *command[1:]], cwd=workdir, tmpdir=workdir / "tmp")
+        # THEN each succeeds: the relative --root names the folder under the working directory
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert (workdir / "runs" / "prep" / "processing" / "train" / "train.csv").is_file()
+    kept = [r for r in (workdir / "tmp").iterdir() if (r / "model" / "xgboost-model").is_file()]
+    assert len(kept) == 1  # --keep on the training command
