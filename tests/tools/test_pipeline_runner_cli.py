@@ -40,10 +40,10 @@ def _broken(template: Path, tmp_path: Path, edit) -> Path:
 # Each row: argv ({template}, {s3}, {tmp} filled in), exit code, regex of the one stderr line.
 BAD = [
     (["--local-s3", "{s3}", "--param", "MaxTrainingJobs"], 2,
-     r"^error: --param expects name=value, got 'MaxTrainingJobs'; e\.g\. --param MaxTrainingJobs=4$"),
-    (["--check", "--param", "=4"], 2, r"^error: --param expects name=value, got '=4'"),
-    (["--local-s3", "{s3}", "--hp", "num_round"], 2, r"^error: --hp expects name=value, got 'num_round'; e\.g\."
-     r" --hp num_round=50$"),
+     r"^error: --param expects NAME=VALUE, got 'MaxTrainingJobs'; write it as --param name=value$"),
+    (["--check", "--param", "=4"], 2, r"^error: --param expects NAME=VALUE, got '=4'"),
+    (["--local-s3", "{s3}", "--hp", "num_round"], 2,
+     r"^error: --hp expects NAME=VALUE, got 'num_round'; write it as --hp name=value$"),
     (["--check", "--param", " MaxTrainingJobs=4"], 2, r"^error: --param name ' MaxTrainingJobs' is not a name"),
     (["--check", "--param", "MaxTrainingJobs=4", "--param", "MaxTrainingJobs=5"], 2,
      r"^error: --param MaxTrainingJobs given more than once; keep one value each$"),

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 from stacks.config import PlatformConfig
@@ -14,8 +12,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def environment_templates(config: PlatformConfig) -> dict[str, dict]:
     """``{unit: template JSON}`` of every stack of ``config`` (``data``, ``network``, ``access``...)."""
-    # jsii starts the first `node` on PATH: make it the venv's Node 24, as the tests do.
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     import aws_cdk as cdk
     from aws_cdk.assertions import Template
 

@@ -22,7 +22,7 @@ from stacks.config import AWS_REGIONS
 from tools import cli
 from tools.pipeline_runner import LocalStorage, PipelineError, RunOptions, S3Storage, load_pipeline, run_pipeline
 from tools.pipeline_runner.runner import iter_steps, preflight, resolve_parameters
-from training.local_runner import parse_pairs
+from training.local_runner import RunnerError, parse_pairs
 
 DEFAULT_TEMPLATE = "cdk.out/MlPlatform-dev-pipeline.template.json"
 PROG = "python -m tools.pipeline_runner"
@@ -44,8 +44,8 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
     example = {"--param": "MaxTrainingJobs=4", "--hp": "num_round=50"}[flag]
     try:
         pairs = parse_pairs(values, flag)
-    except SystemExit as exc:  # training.local_runner's own convention: exit with the message
-        raise cli.UserError(f"{exc.code}; e.g. {flag} {example}") from None
+    except RunnerError as exc:  # the message already names the flag and the fix
+        raise cli.UserError(str(exc)) from None
     names = [value.partition("=")[0] for value in values]
     for name in names:
         if not re.fullmatch(r"[A-Za-z_][\w.-]*", name):
