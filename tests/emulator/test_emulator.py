@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -170,3 +171,15 @@ def test_cli_sigterm_stops_the_server_and_the_command(tmp_path):
     cli.send_signal(signal.SIGTERM)
     assert cli.wait(timeout=20) == 143
     assert port_free(port)
+
+
+def test_reading_the_log_after_stop_creates_no_workdir(tmp_path, monkeypatch):
+    # GIVEN an emulator that was stopped (its workdir removed)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    emu = Emulator(account_id="111122223333", region="us-east-1")
+    _ = emu.workdir
+    emu.stop()
+    # WHEN an error message reads its log afterwards
+    assert emu.last_log_line() == "(no log)"
+    # THEN no new temporary folder appears
+    assert list(tmp_path.iterdir()) == []

@@ -212,8 +212,12 @@ class Emulator:
         self.stop()
 
     def log_tail(self, lines: int = 40) -> str:
+        # Not self.log_path: after stop() that would create a fresh, empty workdir nobody removes.
+        path = self._log_path or (self._workdir / "server.log" if self._workdir is not None else None)
+        if path is None:
+            return "(no log)"
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
 
