@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from constructs.sagemaker_guardrails import (
@@ -122,6 +123,13 @@ def test_the_summary_counts_every_row(environments) -> None:
     text = format_summary("dev", outcomes, 1.0)
     assert text.splitlines()[0] == f"dev: {len(outcomes)} cases decided by iam-simulate in 1.00 s"
     assert re.search(r"^  pipeline +\d+ +\d+ +0$", text, re.MULTILINE)
+
+
+def test_the_readme_states_the_row_counts_the_evaluator_decides(environments) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    dev, prod = len(environments["dev"][1]), len(environments["prod"][1])
+    assert f"{dev} rows in dev and {prod} in prod, zero mismatches" in readme
+    assert f"{dev} API calls in dev and {prod} in prod" in " ".join(readme.split())
 
 
 # ----------------------------------------------------------------------- condition keys exist
