@@ -7,7 +7,7 @@ from constructs import Construct
 from constructs.execution_role import ExecutionRole
 from constructs.sagemaker_guardrails import Guardrails, job_conditions, model_conditions
 
-from stacks.config import PlatformConfig
+from stacks.config import DATA_CAPTURE_PREFIX, PlatformConfig
 from stacks.data_stack import DataStack
 from stacks.images import repository_arn, xgboost_image_uri
 from stacks.network_stack import NetworkStack
@@ -17,7 +17,6 @@ CHANNELS_PREFIX = "channels/"
 TRAINING_PREFIX = "training/"
 CHECKPOINTS_PREFIX = "checkpoints/"
 EVALUATION_PREFIX = "evaluation/"
-DATA_CAPTURE_PREFIX = "data-capture/"
 #: SageMaker Pipelines names the jobs it starts ``pipelines-<execution>-<step>-<id>``.
 PIPELINE_JOB_PREFIX = "pipelines-"
 #: The approval status the pipeline registers model versions with (a person approves).

@@ -263,6 +263,10 @@ class PipelineConfig:
                 )
 
 
+#: Key prefix in the model bucket that endpoints capture to and the hosting role may write.
+DATA_CAPTURE_PREFIX = "data-capture/"
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlatformConfig:
     """One deployment environment of the platform."""
@@ -324,6 +328,17 @@ class PlatformConfig:
     @property
     def pipeline_name(self) -> str:
         return f"{self.prefix}-xgboost-training"
+
+    @property
+    def endpoint_name(self) -> str:
+        """The stable name callers invoke, whatever model version it serves."""
+        return f"{self.prefix}-xgboost"
+
+    @property
+    def data_capture_prefix(self) -> str:
+        """Where a real-time endpoint captures requests in the model bucket; SageMaker adds
+        ``<endpoint>/<variant>/yyyy/mm/dd/hh/`` below it."""
+        return f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"
 
     @property
     def model_package_group_name(self) -> str:

@@ -14,7 +14,7 @@ from constructs.model_endpoint import (
     model_package_arn,
 )
 
-from stacks.access_stack import DATA_CAPTURE_PREFIX, AccessStack
+from stacks.access_stack import AccessStack
 from stacks.config import PlatformConfig
 from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
@@ -43,7 +43,7 @@ class EndpointStack(cdk.Stack):
         self.endpoint = ModelEndpoint(
             self,
             "Endpoint",
-            endpoint_name=f"{config.prefix}-xgboost",
+            endpoint_name=config.endpoint_name,
             model_package_arn=model_package_arn(
                 region=config.region, account=config.account, group=group, version=knobs.model_package_version
             ),
@@ -70,7 +70,7 @@ class EndpointStack(cdk.Stack):
             security_group_ids=[network.workload_security_group.security_group_id] if real_time else (),
             # The hosting role may write here (AccessStack) with the model key.
             data_capture=DataCapture(
-                s3_uri=f"s3://{models_bucket}/{DATA_CAPTURE_PREFIX}{config.prefix}-xgboost",
+                s3_uri=f"s3://{models_bucket}/{config.data_capture_prefix}",
                 kms_key_arn=data.model_key.key_arn,
                 percent=knobs.data_capture_percent,
             )

@@ -38,6 +38,9 @@ MAX_TRAINING_JOBS = "MaxTrainingJobs"
 MAX_PARALLEL_TRAINING_JOBS = "MaxParallelTrainingJobs"
 AUC_THRESHOLD = "AucThreshold"
 WARM_START_PARENT = "WarmStartParentTuningJob"
+#: Why this execution runs; recorded on the model version it registers.
+RETRAIN_REASON = "RetrainReason"
+RETRAIN_REASONS = ("manual", "schedule", "drift", "quality")
 
 
 def pipeline_parameters(config: PipelineConfig, *, raw_bucket: str) -> dict[str, Parameter]:
@@ -55,6 +58,7 @@ def pipeline_parameters(config: PipelineConfig, *, raw_bucket: str) -> dict[str,
         Parameter(MAX_TRAINING_JOBS, "Integer", config.max_training_jobs),
         Parameter(MAX_PARALLEL_TRAINING_JOBS, "Integer", config.max_parallel_training_jobs),
         Parameter(AUC_THRESHOLD, "Float", config.auc_threshold),
+        Parameter(RETRAIN_REASON, "String", RETRAIN_REASONS[0], enum=RETRAIN_REASONS),
     ]
     if config.warm_start_parent_tuning_job:
         params.append(Parameter(WARM_START_PARENT, "String", config.warm_start_parent_tuning_job))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from stacks.pipeline_definition import contract
 from stacks.pipeline_definition import parameters as p
 from stacks.pipeline_definition.expressions import (
+    EXECUTION_ID,
     join,
     json_get,
     param,
@@ -281,6 +282,11 @@ def register_step(r: PipelineResources) -> dict:
             },
             "ModelMetrics": {
                 "ModelQuality": {"Statistics": {"ContentType": contract.EVALUATION_CONTENT_TYPE, "S3Uri": report_uri}}
+            },
+            # Which run made this version, and why it ran (a person, the schedule, drift, quality).
+            "CustomerMetadataProperties": {
+                "PipelineExecutionId": EXECUTION_ID,
+                p.RETRAIN_REASON: param(p.RETRAIN_REASON),
             },
             # What production is compared with: the training split's per-feature statistics.
             "DriftCheckBaselines": {

@@ -149,6 +149,17 @@ def test_parameters_expose_instances_limits_threshold_and_input(definition: dict
         "MaxTrainingJobs": ("Integer", pc.max_training_jobs),
         "MaxParallelTrainingJobs": ("Integer", pc.max_parallel_training_jobs),
         "AucThreshold": ("Float", pc.auc_threshold),
+        "RetrainReason": ("String", "manual"),
+    }
+    reasons = next(p for p in definition["Parameters"] if p["Name"] == "RetrainReason")["EnumValues"]
+    assert reasons == ["manual", "schedule", "drift", "quality"]
+
+
+def test_each_model_version_records_its_execution_and_why_it_ran(definition: dict) -> None:
+    register = definition["Steps"][3]["Arguments"]["IfSteps"][0]["Arguments"]
+    assert register["CustomerMetadataProperties"] == {
+        "PipelineExecutionId": {"Get": "Execution.PipelineExecutionId"},
+        "RetrainReason": {"Get": "Parameters.RetrainReason"},
     }
 
 

@@ -51,9 +51,18 @@ def test_the_summary_names_steps_best_trial_artifacts_predictions_and_cost(tmp_p
 
 
 @pytest.mark.slow
-def test_the_demo_runs_end_to_end_and_cleans_up(capsys) -> None:
-    assert demo.main(["--skip-synth", "--trials", "2", "--num-round", "10"]) == 0
+def test_the_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path) -> None:
+    plot = tmp_path / "drift.png"
+    assert demo.main(["--skip-synth", "--trials", "2", "--num-round", "10", "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
+    # THEN the cycle closes: the shifted features are found drifted, the plot is written,
+    # and drift registers a second version that says why it was trained
+    words = " ".join(out.split())
+    for feature in demo.cycle.SHIFTED_FEATURES:
+        assert f"drifted: {feature}: PSI" in out
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert "Retrained on drift: model package version 2 (PendingManualApproval)" in words
+    assert "'RetrainReason': 'drift'" in out
     assert "Pipeline mlp-dev-xgboost-training" in out and ": Succeeded in" in out
     assert "Sample predictions" in out and "Estimated AWS cost of this run: $" in out
     assert "data buckets kept with every object" in out

@@ -111,6 +111,11 @@ def test_the_model_package_is_pending_approval_with_its_metrics_then_serves(plat
         f"evaluation/{execution.execution_id}/evaluation.json")
     model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     assert model_url == execution.step("Tune").detail["best"]["model_uri"]
+    # AND it carries the run that made it, why it ran, and the drift baseline production is checked against
+    assert package["CustomerMetadataProperties"] == {"PipelineExecutionId": execution.execution_id,
+                                                      "RetrainReason": "manual"}
+    baseline_uri = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+    assert baseline_uri.endswith(f"{execution.execution_id}/schema/drift-baseline.json")
 
     sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
     storage = S3Storage(emu.client("s3"))

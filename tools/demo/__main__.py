@@ -3,6 +3,9 @@
 synth (every cdk-nag pack) -> emulator -> bootstrap -> deploy every stack ->
 breast-cancer CSV into the raw bucket -> the synthesized pipeline run locally
 with its data in the emulator's S3 -> model registered, approved, served ->
+shifted traffic captured as the endpoint would -> the monitoring job compares it
+with the version's drift baseline (plot in demo-output/drift.png) -> drift
+starts the pipeline again (RetrainReason=drift) -> version 2 registered ->
 summary -> destroy (always) -> data buckets checked to survive.
 
 Errors follow tools.cli: a bad option is one line and exit 2 before anything starts; a failing
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from stacks.config import ENVIRONMENTS
 from tools import cli, synth_report
-from tools.demo import summary
+from tools.demo import cycle, summary
 from tools.demo.cost import execution_costs
 from tools.demo.phases import DemoError, Phases
 from tools.emulator import Emulator, format_report
@@ -62,6 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="MaxParallelTrainingJobs (default 2, at most --trials)")
     parser.add_argument("--num-round", type=_rounds, default="50", help="num_round for every trial (definition: 300)")
     parser.add_argument("--skip-synth", action="store_true", help="skip the cdk-nag synth (deploy still synthesizes)")
+    parser.add_argument("--plot", type=Path, default=cycle.PLOT_FILE,
+                        help=f"where the drift plot goes (default {cycle.PLOT_FILE.relative_to(REPO_ROOT)})")
     args = parser.parse_args(argv)
     if args.parallel > args.trials:
         parser.error(f"--parallel {args.parallel} is more than --trials {args.trials}; lower it or raise --trials")
@@ -144,9 +149,10 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
         options = RunOptions(parameters={"MaxTrainingJobs": args.trials, "MaxParallelTrainingJobs": args.parallel},
                              static_hyperparameters={"num_round": args.num_round})
         try:
+            state["cloudformation"] = emu.client("cloudformation")
             state["execution"] = run_pipeline(
                 assembly / f"{CONFIG.stack_name('pipeline')}.template.json", storage=storage,
-                cloudformation=emu.client("cloudformation"), sagemaker=sm, options=options,
+                cloudformation=state["cloudformation"], sagemaker=sm, options=options,
                 work_dir=scratch / "run", account=CONFIG.account, region=CONFIG.region, log=phases.log)
         except PipelineError as exc:
             state["execution"] = exc.execution
@@ -165,6 +171,52 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
         labels = [int(float(r.split(",", 1)[0])) for r in rows]
         body, _ = predict_csv(model_url, "\n".join(r.split(",", 1)[1] for r in rows), storage=storage)
         state["predictions"] = list(zip(labels, (float(v) for v in body.decode().split()), strict=True))
+    _close_the_cycle(scratch, args, phases, state, storage, sm, data, register.detail, model_url, execution)
+
+
+def _close_the_cycle(scratch: Path, args: argparse.Namespace, phases: Phases, state: dict, storage: S3Storage,
+                     sm, data: Path, registered: dict, model_url: str, execution) -> None:
+    """Production checks and the retraining they start (tools/demo/cycle.py)."""
+    import numpy as np
+
+    baseline_uri = registered["drift_baseline_uri"]
+    baseline = cycle._baseline(storage, baseline_uri)
+    names = [f.name for f in baseline.features]
+    features = np.loadtxt(data, delimiter=",", skiprows=1)[:, 1:]  # label first, as written
+    with phases.phase("production traffic, shifted, captured as the endpoint would"):
+        production = cycle.shifted_traffic(features, names, baseline)
+        phases.log(f"{len(production)} rows; {', '.join(cycle.SHIFTED_FEATURES)} moved by {cycle.SHIFT_SDS:g}"
+                   " training standard deviation (a recalibrated sensor, say)")
+        capture_uri = cycle.capture(CONFIG, storage, model_url, production)
+        phases.log(f"data capture: {capture_uri}")
+    with phases.phase("drift check (monitoring job, local)"):
+        train_uri = execution.step("Preprocess").detail["outputs"]["train"]["objects"][0]
+        training = np.loadtxt(storage.read(train_uri).decode().splitlines(), delimiter=",")[:, 1:]
+        result = cycle.check(storage, baseline_uri, capture_uri, scratch / "monitor", plot_to=args.plot,
+                             training=training, production=production)
+        state["drift"] = result
+        for feature in result.report["features"]:
+            if feature["drifted"]:
+                phases.log(f"drifted: {feature['name']}: PSI {feature['psi']:.2f},"
+                           f" KS {feature['ks_statistic']:.2f} (p {feature['ks_p_value']:.1e})")
+        phases.log(f"plot: {result.plot}")
+    if not result.drifted:
+        phases.log("no feature drifted: no retraining")
+        return
+    with phases.phase("retraining started by drift (RetrainReason=drift)"):
+        options = RunOptions(parameters={"MaxTrainingJobs": args.trials, "MaxParallelTrainingJobs": args.parallel,
+                                         "RetrainReason": "drift"},
+                             static_hyperparameters={"num_round": args.num_round})
+        try:
+            again = run_pipeline(
+                state["assembly"] / f"{CONFIG.stack_name('pipeline')}.template.json", storage=storage,
+                cloudformation=state["cloudformation"], sagemaker=sm, options=options,
+                work_dir=scratch / "retrain", account=CONFIG.account, region=CONFIG.region, log=phases.log)
+        except PipelineError as exc:
+            raise DemoError(f"retraining: {exc}") from None
+        state["retrained"] = next(s.detail for s in again.steps if s.type == "RegisterModel"
+                                  and s.status == "Succeeded")
+        phases.log(f"version {state['retrained']['version']} registered, metadata {state['retrained']['metadata']}")
 
 
 def _teardown(emu: Emulator, phases: Phases, state: dict) -> None:
@@ -206,7 +258,8 @@ def _print_summary(phases: Phases, state: dict) -> None:
         print(f"(no cost estimate: {exc})")
         costs = []
     print(summary.render(execution, predictions=state.get("predictions", []), registered=state.get("registered", {}),
-                         costs=costs, timings=phases.timings))
+                         costs=costs, timings=phases.timings, drift=state.get("drift"),
+                         retrained=state.get("retrained")))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ def _table(rows: list[list[str]], indent: str = "  ") -> str:
 
 
 def render(execution, *, predictions: list[tuple[int, float]], registered: dict, costs: list[JobCost],
-           timings: list[tuple[str, float, str]]) -> str:
+           timings: list[tuple[str, float, str]], drift=None, retrained: dict | None = None) -> str:
     out = [f"Pipeline {execution.pipeline_name}, execution {execution.execution_id}: {execution.status}"
            f" in {execution.seconds:.1f}s", "", "Steps"]
     out.append(_table([["step", "type", "status", "seconds"]] + [
@@ -40,6 +40,18 @@ def render(execution, *, predictions: list[tuple[int, float]], registered: dict,
     if predictions:
         out += ["", "Sample predictions (registered model, training/inference.py handlers)"]
         out.append(_table([["label", "P(label=1)"]] + [[str(label), f"{p:.4f}"] for label, p in predictions]))
+    if drift is not None:
+        out += ["", f"Production check: {drift.report['rows']} captured rows against the version's drift baseline"
+                f" ({drift.capture_uri})"]
+        rows = sorted(drift.report["features"], key=lambda f: -f["psi"])[:5]
+        out.append(_table([["feature", "PSI", "KS", "p-value", "drifted"]] + [
+            [f["name"], f"{f['psi']:.3f}", f"{f['ks_statistic']:.3f}", f"{f['ks_p_value']:.1e}",
+             "yes" if f["drifted"] else "no"] for f in rows]))
+        if drift.plot:
+            out.append(f"  plot: {drift.plot}")
+    if retrained:
+        out.append(f"Retrained on drift: model package version {retrained['version']}"
+                   f" ({retrained['approval']}), {retrained['metadata']}")
     if costs:
         total = sum(c.usd for c in costs)
         out += ["", f"Estimated AWS cost of this run: ${total:.4f} ({PRICE_SOURCE}; spot -{SPOT_DISCOUNT:.0%})"]

@@ -16,6 +16,10 @@ def run_register_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
         if uri and not ws.storage.list_keys(*split_uri(uri)):
             raise PipelineError(f"{uri} does not exist", step=name,
                                 field=f"Arguments.InferenceSpecification.Containers[{index}].ModelDataUrl")
+    baseline = args.get("DriftCheckBaselines", {}).get("ModelDataQuality", {}).get("Statistics", {}).get("S3Uri")
+    if baseline and not ws.storage.list_keys(*split_uri(baseline)):
+        raise PipelineError(f"{baseline} does not exist", step=name,
+                            field="Arguments.DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri")
     try:
         arn = ws.sagemaker.create_model_package(**args)["ModelPackageArn"]
     except Exception as exc:  # noqa: BLE001 - botocore validation and service errors alike
@@ -26,6 +30,8 @@ def run_register_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
     detail = {"model_package_arn": arn, "version": described.get("ModelPackageVersion"),
               "approval": described.get("ModelApprovalStatus"),
               "model_data_url": args["InferenceSpecification"]["Containers"][0].get("ModelDataUrl"),
-              "metrics_uri": args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")}
+              "metrics_uri": args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri"),
+              "drift_baseline_uri": baseline,
+              "metadata": described.get("CustomerMetadataProperties", {})}
     return StepOutcome(properties, {}, detail)
 
