@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tarfile
 from pathlib import Path
 
@@ -287,9 +286,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    failure_dir = report.failure_dir_from_argv(argv)
-    report.run_processing_main(lambda: run(build_parser().parse_args(argv)), failure_dir=failure_dir)
+    report.processing_main(run, build_parser, argv)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,13 +251,19 @@ def prepare_training(
     Without ``root`` a temporary one is made and removed when the job ends, unless ``keep``
     (default: ``SMXGB_KEEP_ROOT``). Raises :class:`RunnerError` for a missing channel path.
     """
-    root, owned = _new_root(root, "sm-local-")
+    return _in_root(root, "sm-local-", keep, lambda root: _prepare_training(
+        entry_point, root=root, channels=channels, hyperparameters=hyperparameters, source_dir=source_dir,
+        hosts=hosts, current_host=current_host, checkpoint=checkpoint, checkpoint_dir=checkpoint_dir,
+        content_types=content_types, num_cpus=num_cpus, num_gpus=num_gpus, copy_source=copy_source,
+        copy_data=copy_data, env=env, python=python))
+
+
+def _in_root(root: str | os.PathLike | None, prefix: str, keep: bool | None, prepare: Callable[[Path], Job]) -> Job:
+    """``prepare(root)`` in the given root or a new temporary one; a temporary root is removed if
+    preparing fails, and marked for removal when the job ends unless kept."""
+    root, owned = _new_root(root, prefix)
     try:
-        job = _prepare_training(entry_point, root=root, channels=channels, hyperparameters=hyperparameters,
-                                source_dir=source_dir, hosts=hosts, current_host=current_host, checkpoint=checkpoint,
-                                checkpoint_dir=checkpoint_dir, content_types=content_types, num_cpus=num_cpus,
-                                num_gpus=num_gpus, copy_source=copy_source, copy_data=copy_data, env=env,
-                                python=python)
+        job = prepare(root)
     except BaseException:
         if owned:
             shutil.rmtree(root, ignore_errors=True)
@@ -447,17 +453,9 @@ def prepare_processing(
     and the script's default ``/opt/ml`` paths resolve under the root too.
     A temporary root is removed when the job ends unless ``keep``.
     """
-    root, owned = _new_root(root, "sm-local-processing-")
-    try:
-        job = _prepare_processing(script, root=root, inputs=inputs, outputs=outputs, args=args,
-                                  source_dir=source_dir, copy_source=copy_source, copy_data=copy_data, env=env,
-                                  python=python)
-    except BaseException:
-        if owned:
-            shutil.rmtree(root, ignore_errors=True)
-        raise
-    job.remove_root = owned and not _keep_requested(keep)
-    return job
+    return _in_root(root, "sm-local-processing-", keep, lambda root: _prepare_processing(
+        script, root=root, inputs=inputs, outputs=outputs, args=args, source_dir=source_dir,
+        copy_source=copy_source, copy_data=copy_data, env=env, python=python))
 
 
 def _prepare_processing(script, *, root: Path, inputs, outputs, args, source_dir, copy_source, copy_data, env,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -96,9 +95,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    failure_dir = report.failure_dir_from_argv(argv)
-    report.run_processing_main(lambda: run(build_parser().parse_args(argv)), failure_dir=failure_dir)
+    report.processing_main(run, build_parser, argv)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -98,6 +99,15 @@ def run_processing_main(main: Callable[[], None], *, failure_dir: Path) -> None:
         if exit_.code not in (0, None) and failure.is_file():
             (failure_dir / EXIT_MESSAGE_FILE_NAME).write_text(failure.read_text())
         raise
+
+
+def processing_main(run: Callable[[argparse.Namespace], object], build_parser: Callable[[], argparse.ArgumentParser],
+                    argv: list[str] | None = None) -> None:
+    """A processing script's ``main``: parse ``argv`` and ``run``, every failure reported by
+    :func:`run_processing_main` in the failure directory the arguments name."""
+    argv = sys.argv[1:] if argv is None else argv
+    # The failure directory must be known before the remaining arguments can be trusted.
+    run_processing_main(lambda: run(build_parser().parse_args(argv)), failure_dir=failure_dir_from_argv(argv))
 
 
 class ArgumentParser(argparse.ArgumentParser):
