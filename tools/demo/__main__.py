@@ -180,7 +180,7 @@ def _close_the_cycle(scratch: Path, args: argparse.Namespace, phases: Phases, st
     import numpy as np
 
     baseline_uri = registered["drift_baseline_uri"]
-    baseline = cycle._baseline(storage, baseline_uri)
+    baseline = cycle.read_baseline(storage, baseline_uri)
     names = [f.name for f in baseline.features]
     features = np.loadtxt(data, delimiter=",", skiprows=1)[:, 1:]  # label first, as written
     with phases.phase("production traffic, shifted, captured as the endpoint would"):

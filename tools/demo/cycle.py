@@ -12,6 +12,7 @@ an EventBridge rule; here the demo applies the same condition itself.
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,14 +44,19 @@ class DriftCheck:
         return self.report["drifted_features"]
 
 
-def _baseline(storage: S3Storage, uri: str):
-    import sys
-
+def _training_code():
+    """``training/``'s ``smxgb``, imported as the container imports it (its folder on sys.path)."""
     if str(TRAINING_DIR) not in sys.path:
         sys.path.insert(0, str(TRAINING_DIR))
-    from smxgb import drift
+    import smxgb.capture
+    import smxgb.drift
 
-    return drift.Baseline.from_json(storage.read(uri).decode())
+    return smxgb
+
+
+def read_baseline(storage: S3Storage, uri: str):
+    """The drift baseline a model version registered (``DriftCheckBaselines``), from S3."""
+    return _training_code().drift.Baseline.from_json(storage.read(uri).decode())
 
 
 def shifted_traffic(features: np.ndarray, names: list[str], baseline) -> np.ndarray:
@@ -65,12 +71,7 @@ def shifted_traffic(features: np.ndarray, names: list[str], baseline) -> np.ndar
 def capture(config: PlatformConfig, storage: S3Storage, model_url: str, rows: np.ndarray) -> str:
     """Send ``rows`` to the model's handlers in requests of :data:`ROWS_PER_REQUEST` rows and write each
     request and response as the endpoint's data capture would; the capture folder's S3 URI."""
-    import sys
-
-    if str(TRAINING_DIR) not in sys.path:
-        sys.path.insert(0, str(TRAINING_DIR))
-    from smxgb.capture import capture_record
-
+    capture_record = _training_code().capture.capture_record
     lines = []
     for start in range(0, len(rows), ROWS_PER_REQUEST):
         body = "\n".join(",".join(f"{v:.6g}" for v in row) for row in rows[start:start + ROWS_PER_REQUEST])
