@@ -339,8 +339,8 @@ def _one_column(path: Path) -> UserError:
     return UserError(f"file {path} has only one column{hint}; CSV needs the label, then at least one feature")
 
 
-def read_csv_table(path: Path) -> pa.Table:
-    layout = csv_layout(path)
+def read_csv_table(path: Path, layout: CsvLayout | None = None) -> pa.Table:
+    layout = layout or csv_layout(path)
     if layout.n_columns < 2:
         raise _one_column(path)
     read, convert = _csv_options(layout)
@@ -352,8 +352,8 @@ def read_csv_table(path: Path) -> pa.Table:
     return _label_first(table, layout, path)
 
 
-def stream_csv(path: Path) -> Iterator[pa.Table]:
-    layout = csv_layout(path)
+def stream_csv(path: Path, layout: CsvLayout | None = None) -> Iterator[pa.Table]:
+    layout = layout or csv_layout(path)
     if layout.n_columns < 2:
         raise _one_column(path)
     read, convert = _csv_options(layout)
@@ -525,24 +525,36 @@ def features_of(table: pa.Table) -> pa.Table:
     return table.drop_columns([LABEL_COLUMN])
 
 
-def feature_names(path: Path, content_type: str) -> tuple[str, ...] | None:
-    """The feature column names of a file that has them (Parquet, headered CSV), else ``None``."""
+@dataclass(frozen=True)
+class FileHeader:
+    """What a file's first row or schema says, read once: the CSV layout (CSV only) and the
+    feature column names (Parquet, headered CSV; else ``None``)."""
+
+    layout: CsvLayout | None
+    feature_names: tuple[str, ...] | None
+
+    @property
+    def first_data_row(self) -> int:
+        return self.layout.first_data_row if self.layout else 1
+
+
+def file_header(path: Path, content_type: str) -> FileHeader:
     if content_type == PARQUET:
-        return parquet_feature_names(path)
+        return FileHeader(None, parquet_feature_names(path))
     if content_type == CSV:
-        return csv_layout(path).feature_names
-    return None
+        layout = csv_layout(path)
+        return FileHeader(layout, layout.feature_names)
+    return FileHeader(None, None)
 
 
-def read_table(path: Path, content_type: str, rule: LabelRule | None = None, channel: str | None = None) -> pa.Table:
-    if content_type == PARQUET:
-        table, first_row = read_parquet_table(path), 1
-    else:
-        table, first_row = read_csv_table(path), csv_layout(path).first_data_row
+def read_table(path: Path, content_type: str, header: FileHeader, rule: LabelRule | None = None,
+               channel: str | None = None) -> pa.Table:
+    """One CSV or Parquet file, checked; ``header`` is :func:`file_header` of it, read once by the caller."""
+    table = read_parquet_table(path) if content_type == PARQUET else read_csv_table(path, header.layout)
     if table.num_rows == 0:
         raise UserError(f"file {path} has no rows; remove it or upload the data")
-    check_labels(label_array(table), path, first_row, rule, channel)
-    check_features(features_of(table), path, first_row, feature_names(path, content_type))
+    check_labels(label_array(table), path, header.first_data_row, rule, channel)
+    check_features(features_of(table), path, header.first_data_row, header.feature_names)
     return table
 
 
@@ -612,9 +624,10 @@ def load_channel(
     reference = "the training data"
     for f in channel.files:
         where = f"file {f} in channel '{channel.name}'"
-        file_names = feature_names(f, channel.content_type)
+        header = file_header(f, channel.content_type)
+        file_names = header.feature_names
         check_same_names(file_names, names, where, reference)
-        table = read_table(f, channel.content_type, rule, channel.name)
+        table = read_table(f, channel.content_type, header, rule, channel.name)
         _check_same_width(table.num_columns - 1, n_features, where)
         # The first file fixes the width and names for the rest of an unconstrained channel.
         if n_features is None:

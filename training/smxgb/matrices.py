@@ -78,21 +78,19 @@ def _stream_batches(
 
     def batches() -> Iterator[Batch]:
         for path in channel.files:
-            file_names = chdata.feature_names(path, channel.content_type)
+            header = chdata.file_header(path, channel.content_type)
+            file_names = header.feature_names
             chdata.check_same_names(file_names, names[0], f"file {path} in channel '{channel.name}'")
             if names[0] is None:
                 names[0] = file_names
-            first_row = 1
-            if channel.content_type == chdata.CSV:
-                first_row = chdata.csv_layout(path).first_data_row
-            start_row = first_row
+            first_row = start_row = header.first_data_row
             if channel.content_type == chdata.LIBSVM:
                 X, y = chdata.read_libsvm(path, n_features[0])
                 parts = [(X, y)]
             elif channel.content_type == chdata.PARQUET:
                 parts = ((chdata.features_of(t), chdata.label_array(t)) for t in chdata.stream_parquet(path))
             else:
-                parts = ((chdata.features_of(t), chdata.label_array(t)) for t in chdata.stream_csv(path))
+                parts = ((chdata.features_of(t), chdata.label_array(t)) for t in chdata.stream_csv(path, header.layout))
             for features, label in parts:
                 width = features.shape[1] if not isinstance(features, pa.Table) else features.num_columns
                 if n_features[0] is None:
