@@ -23,10 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from stacks.config import AWS_REGIONS
 from tools import cli
 from tools.emulator import cdk
 from tools.emulator.core import (
@@ -94,21 +94,9 @@ def account_id(value: str) -> str:
     return value
 
 
-@cache
-def known_regions() -> frozenset[str]:
-    """Every region botocore's bundled endpoint data knows for CloudFormation (no network)."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    return frozenset(
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("cloudformation", partition_name=partition)
-    )
-
-
 def region_name(value: str) -> str:
-    if value not in known_regions():
+    # The app's own list: the emulated region must be one the app can be synthesized for.
+    if value not in AWS_REGIONS:
         raise argparse.ArgumentTypeError(
             f"unknown region {value!r}; use an AWS region such as {DEFAULT_REGION}, the app's dev region"
         )
