@@ -109,6 +109,8 @@ def test_env_is_hermetic_and_points_at_the_emulator(emulator, monkeypatch):
     assert env["MOTO_ACCOUNT_ID"] == emulator.account_id
     assert Path(env["CDK_HOME"]).is_dir() and Path(env["CDK_HOME"]).is_relative_to(emulator.workdir)
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    # AND the CDK CLI sends no telemetry to the internet, whatever the scrubbed CDK_* said
+    assert env["CDK_DISABLE_CLI_TELEMETRY"] == "true"
 
 
 def test_account_id_is_the_emulators():

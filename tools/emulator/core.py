@@ -331,6 +331,9 @@ class Emulator:
                 # The CLI caches account lookups per access key under CDK_HOME.
                 "CDK_HOME": str(cdk_home),
                 "CDK_DISABLE_VERSION_CHECK": "1",
+                # CDK_* is scrubbed above, so the caller's setting (make exports it) is re-stated:
+                # no telemetry call to the internet from a deploy against a local emulator.
+                "CDK_DISABLE_CLI_TELEMETRY": "true",
                 "TMPDIR": str(tmp),
             }
         )
