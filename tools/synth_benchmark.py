@@ -29,7 +29,7 @@ def _time_synth(app: str | None, outdir: str) -> float:
     command = [str(CDK_CLI), "synth", "--quiet", "--no-notices", "-o", outdir]
     if app:
         command += ["--app", app]
-    env = {**cdk_env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = cdk_env()  # PATH already starts with the venv's bin (tools/__init__.py): its python and Node 24
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False, capture_output=True, text=True)
     seconds = time.perf_counter() - started
