@@ -146,14 +146,9 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
     storage = S3Storage(s3)
     sm = emu.client("sagemaker")
     with phases.phase("pipeline (local run, data in the emulator's S3)"):
-        options = RunOptions(parameters={"MaxTrainingJobs": args.trials, "MaxParallelTrainingJobs": args.parallel},
-                             static_hyperparameters={"num_round": args.num_round})
+        state["cloudformation"] = emu.client("cloudformation")
         try:
-            state["cloudformation"] = emu.client("cloudformation")
-            state["execution"] = run_pipeline(
-                assembly / f"{CONFIG.stack_name('pipeline')}.template.json", storage=storage,
-                cloudformation=state["cloudformation"], sagemaker=sm, options=options,
-                work_dir=scratch / "run", account=CONFIG.account, region=CONFIG.region, log=phases.log)
+            state["execution"] = _run_pipeline(args, state, storage, sm, scratch / "run", phases)
         except PipelineError as exc:
             state["execution"] = exc.execution
             raise DemoError(f"pipeline: {exc}") from None
@@ -172,6 +167,19 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
         body, _ = predict_csv(model_url, "\n".join(r.split(",", 1)[1] for r in rows), storage=storage)
         state["predictions"] = list(zip(labels, (float(v) for v in body.decode().split()), strict=True))
     _close_the_cycle(scratch, args, phases, state, storage, sm, data, register.detail, model_url, execution)
+
+
+def _run_pipeline(args: argparse.Namespace, state: dict, storage: S3Storage, sm, work_dir: Path, phases: Phases,
+                  *, reason: str | None = None):
+    """One local run of the deployed pipeline definition, small enough for the demo."""
+    parameters = {"MaxTrainingJobs": args.trials, "MaxParallelTrainingJobs": args.parallel}
+    if reason:
+        parameters["RetrainReason"] = reason
+    options = RunOptions(parameters=parameters, static_hyperparameters={"num_round": args.num_round})
+    return run_pipeline(
+        state["assembly"] / f"{CONFIG.stack_name('pipeline')}.template.json", storage=storage,
+        cloudformation=state["cloudformation"], sagemaker=sm, options=options, work_dir=work_dir,
+        account=CONFIG.account, region=CONFIG.region, log=phases.log)
 
 
 def _close_the_cycle(scratch: Path, args: argparse.Namespace, phases: Phases, state: dict, storage: S3Storage,
@@ -204,14 +212,8 @@ def _close_the_cycle(scratch: Path, args: argparse.Namespace, phases: Phases, st
         phases.log("no feature drifted: no retraining")
         return
     with phases.phase("retraining started by drift (RetrainReason=drift)"):
-        options = RunOptions(parameters={"MaxTrainingJobs": args.trials, "MaxParallelTrainingJobs": args.parallel,
-                                         "RetrainReason": "drift"},
-                             static_hyperparameters={"num_round": args.num_round})
         try:
-            again = run_pipeline(
-                state["assembly"] / f"{CONFIG.stack_name('pipeline')}.template.json", storage=storage,
-                cloudformation=state["cloudformation"], sagemaker=sm, options=options,
-                work_dir=scratch / "retrain", account=CONFIG.account, region=CONFIG.region, log=phases.log)
+            again = _run_pipeline(args, state, storage, sm, scratch / "retrain", phases, reason="drift")
         except PipelineError as exc:
             raise DemoError(f"retraining: {exc}") from None
         state["retrained"] = next(s.detail for s in again.steps if s.type == "RegisterModel"
