@@ -11,8 +11,13 @@ Missing values (empty fields, NA, NaN): ``--missing drop`` (default) drops every
 row with a missing feature; ``--missing keep`` keeps them as XGBoost missing
 values (empty CSV fields). Rows without a label are always dropped.
 
-The split is a seeded permutation: the same input files and seed give
-byte-identical outputs.
+The split is a function of each row: a hash of its values (label and features,
+as numbers) and ``--seed`` puts it in train, validation or test
+(:mod:`smxgb.split`), the same function the Spark step applies, so both engines
+split the same input the same way. Rows keep their input order within a split;
+the same input files and seed give byte-identical outputs. Split sizes follow
+the fractions statistically (a row's draw is independent of the others), not
+exactly.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from smxgb import env, report, schema
+from smxgb import split as row_split
 from smxgb.failure import UserError
 
 SPLITS = ("train", "validation", "test")
@@ -229,21 +235,30 @@ def _plain(value: float):
 # ---------------------------------------------------------------- splitting and writing
 
 
-def split_sizes(rows: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+def check_fractions(fractions: tuple[float, float, float]) -> None:
     if any(f < 0 for f in fractions) or fractions[0] <= 0 or abs(sum(fractions) - 1.0) > 1e-9:
         raise UserError(
             f"split fractions {fractions} must be non-negative with a positive train fraction and sum to 1;"
             " fix --train-fraction/--validation-fraction/--test-fraction"
         )
-    validation = int(rows * fractions[1])
-    test = int(rows * fractions[2])
-    sizes = (rows - validation - test, validation, test)
-    empty = [split for split, size, f in zip(SPLITS, sizes, fractions, strict=True) if f > 0 and size == 0]
+
+
+def check_split_sizes(rows: int, sizes: dict[str, int], fractions: tuple[float, float, float]) -> None:
+    empty = [split for split, f in zip(SPLITS, fractions, strict=True) if f > 0 and sizes[split] == 0]
     if empty:
         raise UserError(
             f"{rows} usable rows leave the {empty[0]} split empty; supply more data or set its fraction to 0"
         )
-    return sizes
+
+
+def split_rows(seed: int, labels: np.ndarray, features: pd.DataFrame,
+               fractions: tuple[float, float, float]) -> dict[str, np.ndarray]:
+    """Row positions of each split, in input order: a function of each row's values and the seed (smxgb.split)."""
+    check_fractions(fractions)
+    assigned = row_split.assign(row_split.row_hashes(seed, labels, features.to_numpy(np.float64)), fractions)
+    rows = {name: np.flatnonzero(assigned == index) for index, name in enumerate(SPLITS)}
+    check_split_sizes(len(labels), {name: len(positions) for name, positions in rows.items()}, fractions)
+    return rows
 
 
 def write_split(directory: Path, split: str, labels: np.ndarray, features: pd.DataFrame,
@@ -296,16 +311,14 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
             )
     labels, problem_type, classes = encode_labels(frame[expected.label], expected)
 
-    sizes = split_sizes(len(labels), (args.train_fraction, args.validation_fraction, args.test_fraction))
-    order = np.random.default_rng(args.seed).permutation(len(labels))
-    bounds = np.cumsum((0, *sizes))
-    split_rows = {split: order[bounds[i]:bounds[i + 1]] for i, split in enumerate(SPLITS)}
-    for split, rows in split_rows.items():
+    fractions = (args.train_fraction, args.validation_fraction, args.test_fraction)
+    positions = split_rows(args.seed, labels, features, fractions)
+    for name, rows in positions.items():
         if len(rows):
-            directory = getattr(args, f"{split}_dir")
-            write_split(directory, split, labels[rows], features.iloc[rows], expected.label, args.output_format)
+            directory = getattr(args, f"{name}_dir")
+            write_split(directory, name, labels[rows], features.iloc[rows], expected.label, args.output_format)
 
-    train = features.iloc[split_rows["train"]]
+    train = features.iloc[positions["train"]]
     written = schema.Schema(
         expected.label,
         problem_type,
@@ -315,7 +328,7 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
             "content_type": "application/x-parquet" if args.output_format == PARQUET_FORMAT else "text/csv",
             "missing_policy": args.missing,
             "rows": {"read": rows_read, "dropped": rows_read - len(labels),
-                     **{split: len(rows) for split, rows in split_rows.items()}},
+                     **{name: len(rows) for name, rows in positions.items()}},
             "seed": args.seed,
         },
     )

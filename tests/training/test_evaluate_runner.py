@@ -30,7 +30,7 @@ def test_preprocess_then_evaluate_as_processing_jobs(tmp_path):
     )
     assert prep.returncode == 0, prep.stderr
     schema = json.loads((prep.outputs[f"{PROCESSING}/schema"] / "schema.json").read_text())
-    assert schema["rows"]["test"] == 85
+    assert schema["rows"]["test"] == 94
 
     train = np.loadtxt(prep.outputs[f"{PROCESSING}/train"] / "train.csv", delimiter=",")
     booster = xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(train[:, 1:], train[:, 0]), 10)

@@ -66,7 +66,7 @@ def test_split_sizes_labels_and_schema(tmp_path, cancer_frame):
         sizes[split] = len(labels)
         assert features.shape[1] == 30
         all_rows.append(np.column_stack([labels, features]))
-    assert sizes == {"train": 399, "validation": 85, "test": 85}
+    assert sizes == {"train": 400, "validation": 75, "test": 94}
     # Every raw row lands in exactly one split, label first, values intact.
     raw = cancer_frame[["target", *cancer_frame.columns[:-1]]].to_numpy(np.float32)
     got = np.vstack(all_rows)
@@ -75,7 +75,7 @@ def test_split_sizes_labels_and_schema(tmp_path, cancer_frame):
     saved = json.loads((tmp_path / "schema" / "schema.json").read_text())
     assert saved["label"] == {"name": "target", "problem_type": "binary_classification", "classes": [0, 1]}
     assert [f["name"] for f in saved["features"]] == list(cancer_frame.columns[:-1])
-    assert saved["rows"] == {"read": 569, "dropped": 0, "train": 399, "validation": 85, "test": 85}
+    assert saved["rows"] == {"read": 569, "dropped": 0, "train": 400, "validation": 75, "test": 94}
     train_radius = read_channel_arrays(tmp_path / "train")[0][:, 0]
     assert saved["features"][0]["statistics"]["max"] == pytest.approx(float(train_radius.max()))
     assert schema.load(tmp_path / "schema" / "schema.json").feature_names == written.feature_names
@@ -90,7 +90,7 @@ def test_the_drift_baseline_describes_the_training_split_only(tmp_path, cancer_f
     baseline = drift.Baseline.read(tmp_path / "schema" / report.DRIFT_BASELINE_FILE_NAME)
     train_features = read_channel_arrays(tmp_path / "train")[0]
     assert baseline.names == list(cancer_frame.columns[:-1])
-    assert {f.rows for f in baseline.features} == {399}
+    assert {f.rows for f in baseline.features} == {400}
     assert baseline.features[0].mean == pytest.approx(float(train_features[:, 0].mean()), rel=1e-5)
     # AND the training split read back (float32, as XGBoost reads it) shows no drift, nor does the test split
     assert drift.compare(baseline, train_features).max_psi < 0.01
@@ -111,6 +111,33 @@ def test_same_input_and_seed_give_byte_identical_outputs(tmp_path, cancer_frame)
     assert outputs["a"][Path("train/train.csv")] != outputs["c"][Path("train/train.csv")]
 
 
+def _split_rows(root: Path) -> dict[str, set[tuple]]:
+    return {split: {tuple(row) for row in np.column_stack(read_channel_arrays(root / split)[::-1])}
+            for split in preprocess.SPLITS}
+
+
+def test_a_rows_split_depends_on_the_row_and_seed_not_on_its_position(tmp_path, cancer_frame):
+    """GIVEN the rows shuffled into other files WHEN preprocessed with one seed, then another THEN each row keeps
+    its split under one seed, and the seed moves rows."""
+    _write_inputs(tmp_path / "a", cancer_frame, parts=1)
+    _write_inputs(tmp_path / "b", cancer_frame.sample(frac=1.0, random_state=3), parts=4)
+    _write_inputs(tmp_path / "c", cancer_frame, parts=1)
+    for run, seed in (("a", "7"), ("b", "7"), ("c", "8")):
+        _run(tmp_path / run, "--label-column", "target", "--seed", seed)
+    assert _split_rows(tmp_path / "a") == _split_rows(tmp_path / "b")
+    assert _split_rows(tmp_path / "a")["train"] != _split_rows(tmp_path / "c")["train"]
+
+
+def test_split_sizes_follow_the_fractions_statistically():
+    """GIVEN 200,000 distinct rows WHEN assigned 70/20/10 THEN each share is within 0.5 points of its fraction."""
+    from smxgb import split
+
+    features = np.random.default_rng(0).normal(size=(200_000, 3))
+    assigned = split.assign(split.row_hashes(42, np.zeros(200_000), features), (0.7, 0.2, 0.1))
+    shares = np.bincount(assigned, minlength=3) / len(assigned)
+    np.testing.assert_allclose(shares, (0.7, 0.2, 0.1), atol=0.005)
+
+
 def test_parquet_in_parquet_out_regression(tmp_path):
     """GIVEN diabetes as two Parquet files WHEN preprocessed to Parquet THEN regression channels read back intact."""
     frame = load_diabetes(as_frame=True).frame
@@ -119,8 +146,8 @@ def test_parquet_in_parquet_out_regression(tmp_path):
                    "--train-fraction", "0.8", "--validation-fraction", "0.2", "--test-fraction", "0")
     assert written.problem_type == schema.REGRESSION
     features, labels = read_channel_arrays(tmp_path / "train")
-    assert (len(labels), features.shape[1]) == (354, 10)
-    assert len(read_channel_arrays(tmp_path / "validation")[1]) == 88
+    assert (len(labels), features.shape[1]) == (364, 10)
+    assert len(read_channel_arrays(tmp_path / "validation")[1]) == 78
     assert not (tmp_path / "test").exists()
     assert set(labels) <= set(frame["target"].astype(np.float32))
 
