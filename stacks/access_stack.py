@@ -9,7 +9,7 @@ from constructs.sagemaker_guardrails import Guardrails, job_conditions, model_co
 
 from stacks.config import DATA_CAPTURE_PREFIX, PlatformConfig
 from stacks.data_stack import DataStack
-from stacks.images import repository_arn, xgboost_image_uri
+from stacks.images import repository_arn, spark_processing_image_uri, xgboost_image_uri
 from stacks.network_stack import NetworkStack
 
 #: S3 layout of the platform, shared by the roles and the pipeline.
@@ -59,11 +59,15 @@ class AccessStack(cdk.Stack):
         )
         image_repos = [repository_arn(xgboost_image_uri(config.region))]
 
-        def job_role(id: str, description: str, log_group: str, purpose: str) -> ExecutionRole:
+        # Only the processing role runs the Spark image, and only when the pipeline uses it.
+        spark_repos = ([repository_arn(spark_processing_image_uri(config.region))]
+                       if config.pipeline.preprocess_engine == "spark" else [])
+
+        def job_role(id: str, description: str, log_group: str, purpose: str, extra_repos=()) -> ExecutionRole:
             role = ExecutionRole(self, id, description=description, role_name=config.role_name(purpose))
             role.grant_logs(log_group)
             role.grant_metrics(log_group)
-            role.grant_image_pull(image_repos)
+            role.grant_image_pull([*image_repos, *extra_repos])
             if config.network.jobs_in_vpc:
                 role.grant_vpc_access(network.vpc.vpc_id, subnets, security_groups)
             return role
@@ -73,6 +77,7 @@ class AccessStack(cdk.Stack):
             "ML platform: processing jobs (preprocess, evaluate)",
             JOB_LOG_GROUPS["processing"],
             "processing",
+            spark_repos,
         )
         self.processing_role.grant_read(raw, data_key)
         self.processing_role.grant_write(processed, data_key, prefix=CHANNELS_PREFIX)

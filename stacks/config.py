@@ -183,6 +183,10 @@ class TuningRange:
     integer: bool = False
 
 
+#: Engines of the Preprocess step (``PipelineConfig.preprocess_engine``).
+PREPROCESS_ENGINES = ("pandas", "spark")
+
+
 @dataclass(frozen=True, kw_only=True)
 class PipelineConfig:
     """The training pipeline's defaults; instance types, counts, job limits and the AUC gate are
@@ -240,6 +244,13 @@ class PipelineConfig:
     warm_start_parent_tuning_job: str = ""
     #: ``IdenticalDataAndAlgorithm`` (same data, new ranges) or ``TransferLearning``.
     warm_start_type: str = "IdenticalDataAndAlgorithm"
+    #: Which engine runs the Preprocess step. ``pandas`` (default): ``preprocess.py`` on one instance
+    #: of the XGBoost image, CSV channels. ``spark``: ``spark_preprocess.py`` on SageMaker's Spark 3.5
+    #: processing image and ``spark_instance_count`` instances, Parquet shards. Both put a row in the
+    #: same split (a seeded hash of its values), so switching engines does not reshuffle the data.
+    preprocess_engine: str = "pandas"
+    #: Instances of the Spark processing cluster (a pipeline parameter, ``SparkInstanceCount``).
+    spark_instance_count: int = 2
 
     def __post_init__(self) -> None:
         if self.tuning_strategy not in ("Bayesian", "Random"):
@@ -251,6 +262,12 @@ class PipelineConfig:
             )
         if not 1 <= self.max_parallel_training_jobs <= self.max_training_jobs:
             raise ConfigError("max_parallel_training_jobs must be between 1 and max_training_jobs")
+        if self.preprocess_engine not in PREPROCESS_ENGINES:
+            raise ConfigError(
+                f"preprocess_engine {self.preprocess_engine!r} must be one of {', '.join(PREPROCESS_ENGINES)}"
+            )
+        if self.spark_instance_count < 1:
+            raise ConfigError(f"spark_instance_count {self.spark_instance_count} must be at least 1")
         if self.warm_start_type not in ("IdenticalDataAndAlgorithm", "TransferLearning"):
             raise ConfigError(
                 f"warm_start_type {self.warm_start_type!r} must be IdenticalDataAndAlgorithm or TransferLearning"

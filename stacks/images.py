@@ -17,6 +17,10 @@ from importlib import metadata
 XGBOOST_CONTAINER_VERSION = "3.2-0"
 _XGBOOST_TABLE = ("sagemaker-core", "sagemaker/core/image_uri_config/xgboost.json")
 _ENDPOINTS_TABLE = ("botocore", "botocore/data/endpoints.json")
+#: SageMaker's Spark processing container; its 3.5 image installs EMR 7.0.0's Spark 3.5.0, which is the
+#: pyspark pinned in requirements.txt (the local engine of the same step).
+SPARK_CONTAINER_VERSION = "3.5"
+_SPARK_TABLE = ("sagemaker-core", "sagemaker/core/image_uri_config/spark.json")
 
 
 class UnknownImageError(ValueError):
@@ -52,6 +56,26 @@ def xgboost_image_uri(region: str, version: str = XGBOOST_CONTAINER_VERSION) -> 
             f"the XGBoost {version} image is not published in {region}; choose one of {sorted(config['registries'])}"
         )
     return f"{account}.dkr.ecr.{region}.{_dns_suffix(region)}/{config['repository']}:{version}"
+
+
+@cache
+def spark_processing_image_uri(region: str, version: str = SPARK_CONTAINER_VERSION) -> str:
+    """``<account>.dkr.ecr.<region>.<suffix>/sagemaker-spark-processing:<version>-cpu``, the tag the SDK's
+    ``image_uris.retrieve("spark", region, version)`` gives (its entry point is ``smspark-submit``)."""
+    table = _table(*_SPARK_TABLE)["processing"]
+    versions = table["versions"]
+    if version not in versions:
+        raise UnknownImageError(f"Spark processing container {version!r} is not in the SDK's table; known:"
+                                f" {sorted(versions)}")
+    config = versions[version]
+    account = config["registries"].get(region)
+    if account is None:
+        raise UnknownImageError(
+            f"the Spark {version} processing image is not published in {region}; choose one of"
+            f" {sorted(config['registries'])}"
+        )
+    processor = table["processors"][0]
+    return f"{account}.dkr.ecr.{region}.{_dns_suffix(region)}/{config['repository']}:{version}-{processor}"
 
 
 def repository_arn(image_uri: str) -> str:

@@ -15,7 +15,7 @@ from stacks.access_stack import (
     AccessStack,
 )
 from stacks.config import PlatformConfig
-from stacks.images import xgboost_image_uri
+from stacks.images import spark_processing_image_uri, xgboost_image_uri
 from stacks.pipeline_definition import PipelineResources, build_definition
 
 
@@ -39,6 +39,7 @@ class PipelineStack(cdk.Stack):
             config=config.pipeline,
             region=config.region,
             image_uri=xgboost_image_uri(config.region),
+            spark_image_uri=spark_processing_image_uri(config.region),
             processing_role_arn=access.processing_role.role_arn,
             training_role_arn=access.training_role.role_arn,
             subnet_ids=g.subnet_ids if g.jobs_in_vpc else (),

@@ -37,6 +37,7 @@ EVALUATION_CONTENT_TYPE = report.EVALUATION_CONTENT_TYPE
 #: Script-mode entry points, at the top level of the code tarball.
 TRAIN_SCRIPT = "train.py"
 PREPROCESS_SCRIPT = "preprocess.py"
+SPARK_PREPROCESS_SCRIPT = "spark_preprocess.py"
 EVALUATE_SCRIPT = "evaluate.py"
 #: The data channels train.py reads through ``SM_CHANNEL_<NAME>``.
 TRAINING_CHANNELS = ("train", "validation")

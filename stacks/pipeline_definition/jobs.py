@@ -67,6 +67,21 @@ def processing_entrypoint(r: PipelineResources, script: str) -> list[str]:
     return ["/bin/sh", "-c", command, script]
 
 
+#: The Spark image's own launcher: on the first instance it starts YARN's resource manager and
+#: runs spark-submit; on the others a node manager that joins it. The sh -c wrapper unpacks the
+#: code on every instance first, so the driver imports ``smxgb`` from the script's directory.
+SPARK_SUBMIT = "smspark-submit"
+
+
+def spark_processing_entrypoint(r: PipelineResources, script: str) -> list[str]:
+    tarball = f"{PROCESSING_CODE_DIR}/{r.code_file_name}"
+    command = (
+        f"mkdir -p {PROCESSING_WORK_DIR} && tar -xzf {shlex.quote(tarball)} -C {PROCESSING_WORK_DIR}"
+        f' && cd {PROCESSING_WORK_DIR} && exec {SPARK_SUBMIT} {PROCESSING_WORK_DIR}/{script} "$@"'
+    )
+    return ["/bin/sh", "-c", command, script]
+
+
 def training_code_channel(r: PipelineResources) -> dict:
     return {
         "ChannelName": CODE_CHANNEL,

@@ -31,6 +31,8 @@ INPUT_DATA = "InputDataUri"
 LABEL_COLUMN = "LabelColumn"
 PROCESSING_INSTANCE_TYPE = "ProcessingInstanceType"
 PROCESSING_INSTANCE_COUNT = "ProcessingInstanceCount"
+#: Instances of the Spark preprocessing cluster (only with ``preprocess_engine="spark"``).
+SPARK_INSTANCE_COUNT = "SparkInstanceCount"
 TRAINING_INSTANCE_TYPE = "TrainingInstanceType"
 TRAINING_INSTANCE_COUNT = "TrainingInstanceCount"
 TUNING_STRATEGY = "TuningStrategy"
@@ -60,6 +62,8 @@ def pipeline_parameters(config: PipelineConfig, *, raw_bucket: str) -> dict[str,
         Parameter(AUC_THRESHOLD, "Float", config.auc_threshold),
         Parameter(RETRAIN_REASON, "String", RETRAIN_REASONS[0], enum=RETRAIN_REASONS),
     ]
+    if config.preprocess_engine == "spark":
+        params.append(Parameter(SPARK_INSTANCE_COUNT, "Integer", config.spark_instance_count))
     if config.warm_start_parent_tuning_job:
         params.append(Parameter(WARM_START_PARENT, "String", config.warm_start_parent_tuning_job))
     return {p.name: p for p in params}

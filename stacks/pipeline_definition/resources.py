@@ -20,6 +20,8 @@ class PipelineResources:
     config: PipelineConfig
     region: str
     image_uri: str
+    #: SageMaker's Spark processing image; used when ``config.preprocess_engine`` is ``spark``.
+    spark_image_uri: str = ""
     processing_role_arn: str
     training_role_arn: str
     #: Empty when jobs run network-isolated outside the VPC (no ``VpcConfig``).

@@ -18,6 +18,7 @@ from stacks.pipeline_definition.jobs import (
     processing_network,
     run_scoped_uri,
     script_mode_hyperparameters,
+    spark_processing_entrypoint,
     training_code_channel,
     vpc_config,
 )
@@ -89,6 +90,35 @@ def _processing_job(
     }
 
 
+def spark_preprocessing(r: PipelineResources) -> bool:
+    return r.config.preprocess_engine == "spark"
+
+
+def channel_content_type(r: PipelineResources) -> str:
+    """What the Preprocess step writes: CSV from pandas, Parquet shards from Spark."""
+    return "application/x-parquet" if spark_preprocessing(r) else "text/csv"
+
+
+def _spark_job(r: PipelineResources, job: dict) -> dict:
+    """The Preprocess job on SageMaker's Spark image and a cluster of ``SparkInstanceCount`` instances.
+
+    The guardrails stay: network isolation (Spark reads and writes the job's local
+    ProcessingInputs/Outputs, never S3 itself, and its instances talk over the job's
+    own inter-container network, which isolation leaves open), inter-container
+    encryption (YARN's and Spark's traffic between instances), the model key on the
+    volumes and the data key on the outputs. Every instance gets all the raw data
+    (FullyReplicated: Spark's tasks read their byte ranges of the same local files),
+    and every instance uploads the shards its executors wrote under one prefix.
+    """
+    job["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = param(p.SPARK_INSTANCE_COUNT)
+    job["AppSpecification"] = {
+        "ImageUri": r.spark_image_uri,
+        "ContainerEntrypoint": spark_processing_entrypoint(r, contract.SPARK_PREPROCESS_SCRIPT),
+        "ContainerArguments": job["AppSpecification"]["ContainerArguments"],
+    }
+    return job
+
+
 def preprocess_step(r: PipelineResources) -> dict:
     outputs = [
         _s3_output(split, run_scoped_uri(r.processed_bucket, r.channels_prefix, split), f"{ROOT}/{split}")
@@ -100,22 +130,26 @@ def preprocess_step(r: PipelineResources) -> dict:
     for split in contract.SPLITS:
         arguments += [f"--{split}-dir", f"{ROOT}/{split}"]
     arguments += ["--schema-dir", f"{ROOT}/schema", "--label-column", param(p.LABEL_COLUMN)]
+    job = _processing_job(
+        r,
+        contract.PREPROCESS_SCRIPT,
+        [_s3_input("raw", param(p.INPUT_DATA), f"{ROOT}/input")],
+        outputs,
+        arguments,
+        output_key_arn=r.data_key_arn,
+    )
+    engine = "pandas, one instance"
+    if spark_preprocessing(r):
+        job, engine = _spark_job(r, job), "Spark cluster, Parquet shards"
     return {
         "Name": PREPROCESS,
         "Type": "Processing",
-        "Description": "Split raw data into label-first train/validation/test channels",
-        "Arguments": _processing_job(
-            r,
-            contract.PREPROCESS_SCRIPT,
-            [_s3_input("raw", param(p.INPUT_DATA), f"{ROOT}/input")],
-            outputs,
-            arguments,
-            output_key_arn=r.data_key_arn,
-        ),
+        "Description": f"Split raw data into label-first train/validation/test channels ({engine})",
+        "Arguments": job,
     }
 
 
-def _data_channel(name: str) -> dict:
+def _data_channel(r: PipelineResources, name: str) -> dict:
     return {
         "ChannelName": name,
         "DataSource": {
@@ -125,7 +159,7 @@ def _data_channel(name: str) -> dict:
                 "S3DataDistributionType": "FullyReplicated",
             }
         },
-        "ContentType": "text/csv",
+        "ContentType": channel_content_type(r),
         "CompressionType": "None",
         "InputMode": "File",
     }
@@ -156,7 +190,7 @@ def _training_job_definition(r: PipelineResources) -> dict:
             "MetricDefinitions": contract.metric_definitions(),
         },
         "RoleArn": r.training_role_arn,
-        "InputDataConfig": [*(_data_channel(c) for c in contract.TRAINING_CHANNELS), training_code_channel(r)],
+        "InputDataConfig": [*(_data_channel(r, c) for c in contract.TRAINING_CHANNELS), training_code_channel(r)],
         **vpc_config(r),
         "OutputDataConfig": {
             "S3OutputPath": run_scoped_uri(r.model_bucket, r.training_prefix),

@@ -82,3 +82,13 @@ def binary_csv_channels(tmp_path, breast_cancer):
         "train": write_csv(tmp_path / "data" / "train" / "train.csv", X_train, y_train).parent,
         "validation": write_csv(tmp_path / "data" / "validation" / "validation.csv", X_val, y_val).parent,
     }
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local PySpark session (2 cores) for every Spark test of a pytest process: the JVM starts once."""
+    import spark_preprocess
+
+    session = spark_preprocess.session("local[2]", app_name="mlp-tests", shuffle_partitions=4)
+    yield session
+    session.stop()

@@ -13,13 +13,19 @@ from tools.pipeline_runner.errors import PipelineError
 from tools.pipeline_runner.tarballs import extract
 from training import local_runner
 
+#: The launcher of SageMaker's Spark processing image (stacks.pipeline_definition.jobs.SPARK_SUBMIT).
+SPARK_SUBMIT = "smspark-submit"
+
 
 def run_processing_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
     name = step["Name"]
     root = ws.work_dir / name
     root.mkdir(parents=True, exist_ok=True)
     count = int(args.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount", 1))
-    if count != 1:
+    spark = _runs_spark(args.get("AppSpecification", {}))
+    # A Spark job is one application whatever the instance count: locally PySpark runs it in local
+    # mode on this machine's cores. Other scripts would each run on their own shard.
+    if count != 1 and not spark:
         # Several processing instances each run the script on their shard; these scripts are written for one.
         raise PipelineError(f"InstanceCount {count}: only one processing instance is supported locally", step=name,
                             field="Arguments.ProcessingResources.ClusterConfig.InstanceCount")
@@ -66,6 +72,7 @@ def run_processing_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
     cluster = args.get("ProcessingResources", {}).get("ClusterConfig", {})
     detail = {"script": script, "inputs": downloaded, "outputs": uploaded, "job_seconds": seconds,
               "instance_type": cluster.get("InstanceType"), "instance_count": int(cluster.get("InstanceCount", 1)),
+              "engine": "pyspark local mode" if spark else "python",
               "stdout_tail": result.stdout.strip().splitlines()[-3:]}
     return StepOutcome(properties, property_files, detail)
 
@@ -111,6 +118,8 @@ def _entrypoint(name: str, spec: dict, root: Path) -> tuple[str, Path, list[str]
                     step=name, field=field)
         if script is None:
             raise PipelineError(f"cannot find 'python3 <script>.py' in {entry[2]!r}", step=name, field=field)
+        if cwd and script.startswith(cwd.rstrip("/") + "/"):
+            script = script[len(cwd.rstrip("/")) + 1:]
         directory = Path(container_path(cwd, root)) if cwd else root
         # With sh -c, "$@" is everything after "$0" (entry[3]); the job's arguments follow.
         return script, directory, [*entry[4:], *arguments]
@@ -122,6 +131,10 @@ def _entrypoint(name: str, spec: dict, root: Path) -> tuple[str, Path, list[str]
     return local.name, local.parent, [*rest, *arguments]
 
 
+def _runs_spark(spec: dict) -> bool:
+    return any(SPARK_SUBMIT in str(token) for token in spec.get("ContainerEntrypoint", []))
+
+
 def _value_after(tokens: list[str], flag: str) -> str | None:
     for index, token in enumerate(tokens[:-1]):
         if token == flag:
@@ -130,8 +143,10 @@ def _value_after(tokens: list[str], flag: str) -> str | None:
 
 
 def _python_script(tokens: list[str]) -> str | None:
+    """The script after ``python3`` or the Spark image's ``smspark-submit`` (run locally by plain Python:
+    PySpark then starts in local mode)."""
     for index, token in enumerate(tokens[:-1]):
-        if token.rsplit("/", 1)[-1] in ("python", "python3") and tokens[index + 1].endswith(".py"):
+        if token.rsplit("/", 1)[-1] in ("python", "python3", SPARK_SUBMIT) and tokens[index + 1].endswith(".py"):
             return tokens[index + 1]
     return None
 
