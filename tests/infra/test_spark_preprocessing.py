@@ -112,3 +112,22 @@ def test_the_local_runner_reads_the_spark_launcher_as_a_pyspark_script() -> None
     # THEN it finds spark_preprocess.py as the script to run with plain Python (PySpark then runs in local mode)
     tokens = shlex.split(spec["ContainerEntrypoint"][2])
     assert processing._python_script(tokens) == "/opt/ml/code/spark_preprocess.py"
+
+
+def test_the_evaluator_allows_the_spark_image_to_the_processing_role_only_with_the_spark_engine() -> None:
+    # GIVEN dev with the Spark engine, its policies resolved, and the image rows of the contract
+    from tools.iam_evaluator import load_policies
+    from tools.iam_evaluator.contract import check_contract, platform_cases
+    from tools.iam_evaluator.synth import environment_templates
+
+    base = ENVIRONMENTS["dev"]
+    config = replace(base, pipeline=replace(base.pipeline, preprocess_engine="spark"))
+    policies = load_policies(environment_templates(config), account=config.account, region=config.region)
+    rows = [c for c in platform_cases(policies, config) if c.why == "pull the Spark processing image"]
+    # WHEN iam-simulate decides them
+    outcomes = check_contract(policies, rows)
+    # THEN the processing role may pull it, the training and hosting roles may not (dev's own run shows the deny
+    # for the processing role too, where the engine is pandas), and every decision is the contract's
+    assert {(o.case.principal, o.case.expected) for o in outcomes} == {
+        ("processing", "allow"), ("training", "deny"), ("hosting", "deny")}
+    assert all(o.matches for o in outcomes), [(o.case.principal, o.decision.result) for o in outcomes]

@@ -27,7 +27,7 @@ from stacks.access_stack import (
     TRAINING_PREFIX,
 )
 from stacks.config import PlatformConfig
-from stacks.images import repository_arn, xgboost_image_uri
+from stacks.images import repository_arn, spark_processing_image_uri, xgboost_image_uri
 from tools.iam_evaluator.decide import ContextValue, Decision, Request, decide_all
 from tools.iam_evaluator.perimeter import PEOPLE, perimeter_cases
 from tools.iam_evaluator.policies import NamedPolicy, PlatformPolicies
@@ -163,6 +163,10 @@ def _job_role_cases(p: _Platform, who: str, kind: str) -> list[Case]:
              "publish into another namespace"),
         Case(who, "ecr:BatchGetImage", repository_arn(xgboost_image_uri(p.region)), {}, ALLOW, "pull the image"),
         Case(who, "ecr:BatchGetImage", p.config.arn("ecr", "repository/any-image"), {}, DENY, "pull another image"),
+        # The Spark image only for the processing role, and only when the pipeline preprocesses on Spark.
+        Case(who, "ecr:BatchGetImage", repository_arn(spark_processing_image_uri(p.region)), {},
+             ALLOW if kind == "processing" and p.config.pipeline.preprocess_engine == "spark" else DENY,
+             "pull the Spark processing image"),
         # Jobs outside the VPC (dev) create no network interface, so their roles may not either.
         Case(who, "ec2:CreateNetworkInterface", p.config.arn("ec2", f"subnet/{p.subnets[0]}"), {},
              ALLOW if p.in_vpc else DENY, "attach to a platform subnet"),
@@ -468,10 +472,11 @@ def check_contract(policies: PlatformPolicies, cases: list[Case]) -> list[Outcom
                 c.action, c.resource, c.context, identity_policies=c.identity_policies)
         for c in cases
     ]
-    image = repository_arn(xgboost_image_uri(policies.region))
+    images = {repository_arn(xgboost_image_uri(policies.region)),
+              repository_arn(spark_processing_image_uri(policies.region))}
 
     def resource_policy_of(resource: str) -> NamedPolicy | None:
-        return image_repository_policy(image) if resource == image else policies.resource_policy_of(resource)
+        return image_repository_policy(resource) if resource in images else policies.resource_policy_of(resource)
 
     decisions = decide_all(policies, requests, resource_policy_of=resource_policy_of)
     return [Outcome(c, d) for c, d in zip(cases, decisions, strict=True)]
