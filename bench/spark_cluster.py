@@ -43,6 +43,7 @@ def standalone_cluster(root: Path, workers: int, *, worker_memory: str = "1g"):
     """``spark://127.0.0.1:<port>`` with ``workers`` one-core workers; every process is ours and ends with it."""
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(root / "logs"),
            "SPARK_NO_DAEMONIZE": "1"}
+    root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     processes = []
     logs = []

@@ -301,7 +301,6 @@ def write_split(frame, directory: Path, label_name: str, feature_names: list[str
 
 
 def preprocess_spark(args: argparse.Namespace, spark=None) -> schema.Schema:
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     if args.baseline_rows < 1:
@@ -321,12 +320,23 @@ def preprocess_spark(args: argparse.Namespace, spark=None) -> schema.Schema:
     frame = frame.select(F.col(f"`{expected.label}`").alias(LABEL_RAW), FILE_COLUMN,
                          *[F.col(f"`{n}`") for n in expected.feature_names])
     try:
-        counts = frame.agg(F.count(F.lit(1)).alias("read"), F.count(LABEL_RAW).alias("labelled")).first()
-    except Exception as exc:  # noqa: BLE001 - Spark raises its JVM errors as one class
+        return _preprocess(args, spark, frame, expected, fractions)
+    except Exception as exc:
+        # The CSV reader fails a ragged row (FAILFAST) in whichever job first parses it.
+        if "MALFORMED" not in str(exc).upper() or isinstance(exc, UserError):
+            raise
         raise UserError(
             f"cannot read the input ({names}): {_spark_reason(exc)}; save it as UTF-8 CSV with one header row"
             " and the same number of fields in every row, or as Parquet"
         ) from exc
+
+
+def _preprocess(args, spark, frame, expected: schema.Schema, fractions) -> schema.Schema:
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    names = ", ".join(path.name for path in preprocess.input_files(args.input_dir))
+    counts = frame.agg(F.count(F.lit(1)).alias("read"), F.count(LABEL_RAW).alias("labelled")).first()
     rows_read = counts["read"]
     if rows_read == 0:
         raise UserError(f"the input files ({names}) have a header but no data rows; upload the data rows")
