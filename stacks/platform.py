@@ -86,7 +86,8 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         # A literal ARN (the topic has a fixed name): no export from the registry stack.
         alarm_topic_arn=config.arn("sns", f"{config.prefix}-alerts"),
     )
-    monitoring.node.add_dependency(registry)
+    # The alarms notify the registry's topic; the monitoring job runs the code asset the pipeline stack publishes.
+    monitoring.node.add_dependency(registry, pipeline)
 
     platform = Platform(
         data=data,

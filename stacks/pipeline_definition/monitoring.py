@@ -23,7 +23,7 @@ from __future__ import annotations
 from stacks.config import MONITORING_PREFIX, MONITORING_REPORTS_PREFIX, MonitoringConfig
 from stacks.pipeline_definition import contract
 from stacks.pipeline_definition import parameters as p
-from stacks.pipeline_definition.expressions import EXECUTION_ID, param
+from stacks.pipeline_definition.expressions import EXECUTION_ID, join, param
 from stacks.pipeline_definition.jobs import s3_uri
 from stacks.pipeline_definition.parameters import Parameter
 from stacks.pipeline_definition.resources import PipelineResources
@@ -73,7 +73,8 @@ def monitor_step(r: PipelineResources, m: MonitoringConfig, *, endpoint_name: st
         "--capture-dir", scored_dir,
         "--output-dir", out_dir,
         "--window-end", START_TIME,
-        "--window-hours", param(WINDOW_HOURS),
+        # An Integer parameter, made a string as ContainerArguments must be (the SDK's to_string()).
+        "--window-hours", join(param(WINDOW_HOURS), on=""),
         "--psi-threshold", str(m.psi_threshold),
         "--ks-alpha", str(m.ks_alpha),
         "--min-rows", str(m.min_rows),

@@ -82,6 +82,14 @@ def _output_values(record: dict) -> str:
 
 def _predictions(outputs: list[tuple[str, int]]) -> np.ndarray:
     """One float per row from each request's response; NaN for a response of another shape."""
+    if not outputs:
+        return np.empty(0)
+    tokens = [text.split() for text, _ in outputs]
+    if all(len(t) == rows for t, (_, rows) in zip(tokens, outputs, strict=True)):
+        try:  # the common case, parsed in one pass: every response holds one number per row
+            return np.array([v for t in tokens for v in t], dtype=np.float64)
+        except ValueError:
+            pass
     parts = []
     for text, rows in outputs:
         try:
