@@ -32,8 +32,14 @@ def config_from_context(app: cdk.App) -> PlatformConfig:
 
 def main(argv: list[str] | None = None) -> int:
     # No stack traces in the assembly's metadata: they embed jsii's temporary
-    # paths and would make every synth differ.
-    app = cdk.App(stack_traces=False, context={"aws:cdk:disable-creation-stack-traces": True})
+    # paths and would make every synth differ. No performance report either: the
+    # CDK writes performance-counters.json (timings, for the CLI's telemetry) into
+    # the assembly whenever synth takes over 10 s per stack, as on a loaded machine.
+    app = cdk.App(
+        stack_traces=False,
+        performance_reporting=False,
+        context={"aws:cdk:disable-creation-stack-traces": True},
+    )
     try:
         config = config_from_context(app)
     except ConfigError as exc:  # bad context: the user's to fix, exit 2 in one line
