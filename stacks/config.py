@@ -188,6 +188,52 @@ PREPROCESS_ENGINES = ("pandas", "spark")
 
 
 @dataclass(frozen=True, kw_only=True)
+class ApproachConfig:
+    """One approach of the tuning job: a training job definition with its own fixed settings and ranges."""
+
+    #: The definition's ``DefinitionName`` (``[a-zA-Z0-9-]``, at most 64 characters).
+    name: str
+    #: Hyperparameters fixed for this approach, on top of ``PipelineConfig.static_hyperparameters``.
+    static_hyperparameters: tuple[tuple[str, str], ...]
+    tuning_ranges: tuple[TuningRange, ...]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", self.name) or len(self.name) > 64:
+            raise ConfigError(f"approach name {self.name!r} must be letters, digits and hyphens (at most 64)")
+
+
+#: Gradient boosting: rounds of shallow trees, each fit to the errors of the ones before, stopped early
+#: when validation stops improving.
+BOOSTING = ApproachConfig(
+    name="boosting",
+    static_hyperparameters=(("approach", "boosting"), ("num_round", "300"), ("early_stopping_rounds", "20")),
+    tuning_ranges=(
+        TuningRange(name="eta", min_value=0.01, max_value=0.3, scaling="Logarithmic"),
+        TuningRange(name="max_depth", min_value=3, max_value=10, integer=True),
+        TuningRange(name="min_child_weight", min_value=1, max_value=10),
+        TuningRange(name="subsample", min_value=0.5, max_value=1.0),
+        TuningRange(name="colsample_bytree", min_value=0.5, max_value=1.0),
+        TuningRange(name="gamma", min_value=0, max_value=5),
+        TuningRange(name="alpha", min_value=0.001, max_value=10, scaling="Logarithmic"),
+        TuningRange(name="lambda", min_value=0.001, max_value=10, scaling="Logarithmic"),
+    ),
+)
+#: Bagging: a random forest grown by XGBoost itself, one round of independent deeper trees on samples of
+#: rows and of columns per split (train.py fixes num_round=1 and eta=1 for approach=forest).
+FOREST = ApproachConfig(
+    name="forest",
+    static_hyperparameters=(("approach", "forest"),),
+    tuning_ranges=(
+        TuningRange(name="num_parallel_tree", min_value=50, max_value=300, integer=True),
+        TuningRange(name="max_depth", min_value=4, max_value=12, integer=True),
+        TuningRange(name="min_child_weight", min_value=1, max_value=10),
+        TuningRange(name="subsample", min_value=0.5, max_value=0.9),
+        TuningRange(name="colsample_bynode", min_value=0.3, max_value=0.9),
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class PipelineConfig:
     """The training pipeline's defaults; instance types, counts, job limits and the AUC gate are
     also pipeline parameters, so one execution can override them without a deploy.
@@ -222,24 +268,14 @@ class PipelineConfig:
     raw_data_prefix: str = "input/"
     #: Label column of the raw data.
     label_column: str = "label"
-    #: Hyperparameters every trial gets, as strings (SageMaker passes strings).
+    #: Hyperparameters every trial of every approach gets, as strings (SageMaker passes strings).
     static_hyperparameters: tuple[tuple[str, str], ...] = (
         ("objective", "binary:logistic"),
         ("eval_metric", "auc"),
-        ("num_round", "300"),
-        ("early_stopping_rounds", "20"),
         ("tree_method", "hist"),
     )
-    tuning_ranges: tuple[TuningRange, ...] = (
-        TuningRange(name="eta", min_value=0.01, max_value=0.3, scaling="Logarithmic"),
-        TuningRange(name="max_depth", min_value=3, max_value=10, integer=True),
-        TuningRange(name="min_child_weight", min_value=1, max_value=10),
-        TuningRange(name="subsample", min_value=0.5, max_value=1.0),
-        TuningRange(name="colsample_bytree", min_value=0.5, max_value=1.0),
-        TuningRange(name="gamma", min_value=0, max_value=5),
-        TuningRange(name="alpha", min_value=0.001, max_value=10, scaling="Logarithmic"),
-        TuningRange(name="lambda", min_value=0.001, max_value=10, scaling="Logarithmic"),
-    )
+    #: The approaches one tuning job compares on the same objective: one training job definition each.
+    approaches: tuple[ApproachConfig, ...] = (BOOSTING, FOREST)
     #: Name of a finished tuning job to warm start from; empty means a cold start.
     warm_start_parent_tuning_job: str = ""
     #: ``IdenticalDataAndAlgorithm`` (same data, new ranges) or ``TransferLearning``.
@@ -272,7 +308,12 @@ class PipelineConfig:
             raise ConfigError(
                 f"warm_start_type {self.warm_start_type!r} must be IdenticalDataAndAlgorithm or TransferLearning"
             )
-        for r in self.tuning_ranges:
+        names = [a.name for a in self.approaches]
+        if not names or len(set(names)) != len(names):
+            raise ConfigError(f"approaches {names} must be at least one, each named once")
+        if not len(names) <= self.max_training_jobs:
+            raise ConfigError(f"max_training_jobs ({self.max_training_jobs}) must give each of {names} a trial")
+        for r in (r for a in self.approaches for r in a.tuning_ranges):
             if not r.min_value < r.max_value or (r.scaling == "Logarithmic" and r.min_value <= 0):
                 raise ConfigError(
                     f"tuning range {r.name} [{r.min_value}, {r.max_value}] with {r.scaling}"
@@ -280,8 +321,63 @@ class PipelineConfig:
                 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    """Production checks: the monitoring pipeline's schedule, its thresholds, the alarms and the
+    retraining they start (``stacks/monitoring_stack.py``)."""
+
+    #: EventBridge Scheduler expression (UTC) that starts the monitoring pipeline.
+    schedule: str = "cron(0 6 * * ? *)"
+    #: Hours of data capture each run reads before its start; match the schedule's period.
+    window_hours: int = 24
+    #: A feature drifts when its population stability index reaches this ...
+    psi_threshold: float = 0.1
+    #: ... and its KS p-value is below this over the number of features (Bonferroni).
+    ks_alpha: float = 0.05
+    #: Fewer scored rows than this give no drift verdict.
+    min_rows: int = 100
+    #: Alarm (and retrain) when a run finds at least this many drifted features.
+    drifted_features_alarm: int = 1
+    #: The production quality figure alarmed on (``quality_<metric>`` log lines of training/monitor.py) ...
+    quality_metric: str = "auc"
+    #: ... when it falls below this (for an error metric such as rmse: rises above it).
+    quality_alarm_threshold: float = 0.75
+    #: At most one retraining started by alarms per this many hours; later alarms are suppressed.
+    retrain_interval_hours: int = 24
+    #: Days the processing jobs' log group (monitoring figures included) keeps its events.
+    log_retention_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"(cron|rate)\(.+\)", self.schedule):
+            raise ConfigError(f"monitoring schedule {self.schedule!r} must be cron(...) or rate(...), as EventBridge"
+                              " Scheduler takes it, e.g. cron(0 6 * * ? *)")
+        if not 1 <= self.window_hours <= 24 * 31:
+            raise ConfigError(f"window_hours {self.window_hours} must be 1 to 744 (a month)")
+        if not 1 <= self.retrain_interval_hours <= 24 * 365:
+            raise ConfigError(f"retrain_interval_hours {self.retrain_interval_hours} must be 1 to 8760 (a year,"
+                              " the longest a Step Functions standard workflow keeps an item's lock meaningful)")
+        if self.quality_metric not in QUALITY_METRICS:
+            raise ConfigError(f"quality_metric {self.quality_metric!r} must be one of {sorted(QUALITY_METRICS)}")
+        if self.drifted_features_alarm < 1:
+            raise ConfigError("drifted_features_alarm must be at least 1")
+
+    @property
+    def quality_higher_is_better(self) -> bool:
+        return QUALITY_METRICS[self.quality_metric]
+
+
+#: Quality figures training/monitor.py publishes, and whether higher is better.
+QUALITY_METRICS = {"auc": True, "accuracy": True, "f1": True, "rmse": False, "mae": False}
+
 #: Key prefix in the model bucket that endpoints capture to and the hosting role may write.
 DATA_CAPTURE_PREFIX = "data-capture/"
+#: Key prefix in the model bucket that batch scoring writes ``<execution id>/`` folders under.
+BATCH_SCORING_PREFIX = "batch-scoring"
+#: Per endpoint under this prefix of the model bucket: ``baseline/`` (the served version's drift
+#: baseline) and ``ground-truth/`` (labels uploaded later, ``<row_id>,<label>`` CSV).
+MONITORING_PREFIX = "monitoring/"
+#: Reports of monitoring runs, ``<endpoint>/<execution id>/drift.json`` under this prefix.
+MONITORING_REPORTS_PREFIX = "monitoring-reports/"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,6 +397,7 @@ class PlatformConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     #: Cost-allocation tags on every resource, besides ``Project`` and
     #: ``Environment`` which every environment gets.
     tags: tuple[tuple[str, str], ...] = (("CostCenter", "ml-platform"),)
@@ -356,6 +453,22 @@ class PlatformConfig:
         """Where a real-time endpoint captures requests in the model bucket; SageMaker adds
         ``<endpoint>/<variant>/yyyy/mm/dd/hh/`` below it."""
         return f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"
+
+    @property
+    def monitoring_pipeline_name(self) -> str:
+        return f"{self.prefix}-monitoring"
+
+    @property
+    def monitoring_uri(self) -> str:
+        """What every monitoring run downloads: the served version's baseline and the uploaded labels."""
+        return f"s3://{self.bucket_name('models')}/{MONITORING_PREFIX}{self.endpoint_name}/"
+
+    @property
+    def scored_data_uri(self) -> str:
+        """What the scheduled run reads as scored: the endpoint's capture (real-time) or batch scoring."""
+        if self.workloads.endpoint_mode == "real-time":
+            return f"s3://{self.bucket_name('models')}/{self.data_capture_prefix}/"
+        return f"s3://{self.bucket_name('models')}/{BATCH_SCORING_PREFIX}/"
 
     @property
     def model_package_group_name(self) -> str:
