@@ -53,9 +53,10 @@ def test_the_spark_engine_runs_preprocess_on_a_spark_cluster_within_the_guardrai
     raw = [i for i in job["ProcessingInputs"] if i["InputName"] == "raw"][0]
     assert raw["S3Input"]["S3DataDistributionType"] == "FullyReplicated"
     # AND the trials read Parquet shards; evaluation stays on the XGBoost image
-    channels = checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinition"]["InputDataConfig"]
-    assert {c["ContentType"] for c in channels if c["ChannelName"] in contract.TRAINING_CHANNELS} == {
-        "application/x-parquet"}
+    for job_definition in checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinitions"]:
+        channels = job_definition["InputDataConfig"]
+        assert {c["ContentType"] for c in channels if c["ChannelName"] in contract.TRAINING_CHANNELS} == {
+            "application/x-parquet"}
     evaluate = next(step for step in checks.iter_steps(definition) if step["Name"] == s.EVALUATE)
     assert evaluate["Arguments"]["AppSpecification"]["ImageUri"] == xgboost_image_uri("us-east-1")
 
