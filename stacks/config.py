@@ -265,6 +265,47 @@ class PipelineConfig:
 
 #: Key prefix in the model bucket that endpoints capture to and the hosting role may write.
 DATA_CAPTURE_PREFIX = "data-capture/"
+#: Batch scoring reads its input under this prefix of the raw bucket and writes
+#: ``<prefix>/<pipeline execution id>/<input file>.out`` in the model bucket. The
+#: contract with the monitoring job: input CSV without header, the row id first,
+#: then the features in training order; output lines ``<row_id>,<features...>,<prediction>``.
+BATCH_SCORING_PREFIX = "batch-scoring"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchScoringConfig:
+    """The batch-scoring pipeline's transform job; instance type and count are also pipeline parameters."""
+
+    #: ml.m5.xlarge (4 vCPUs, about $0.23/hour on demand in us-east-1). The
+    #: XGBoost image runs one model-server worker per vCPU.
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = 1
+    #: Mini-batch size: SageMaker packs whole lines up to this many MB per request.
+    #: 6 MB holds about 20,000 rows of 30 features, past the point where the
+    #: handlers' rows/s stop growing with the request size (bench/inference.py),
+    #: so the per-request cost (HTTP, parsing set-up) is under 1 % of the work.
+    max_payload_mb: int = 6
+    #: Requests in flight per instance: one per vCPU of ``instance_type``, so
+    #: every model-server worker is busy while the next mini-batch is read.
+    #: SageMaker requires ``max_payload_mb * max_concurrent_transforms <= 100``.
+    max_concurrent_transforms: int = 4
+    #: Seconds a mini-batch may take before SageMaker retries it.
+    invocation_timeout_seconds: int = 600
+    #: Retries of a failed mini-batch (0-3).
+    invocation_max_retries: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_payload_mb <= 100:
+            raise ConfigError(f"max_payload_mb {self.max_payload_mb} must be 1-100 (SageMaker's limit)")
+        if self.max_concurrent_transforms < 1 or self.max_payload_mb * self.max_concurrent_transforms > 100:
+            raise ConfigError(
+                f"max_payload_mb x max_concurrent_transforms = {self.max_payload_mb} x"
+                f" {self.max_concurrent_transforms} must be at most 100 (SageMaker refuses more); lower one"
+            )
+        if not 0 <= self.invocation_max_retries <= 3:
+            raise ConfigError(f"invocation_max_retries {self.invocation_max_retries} must be 0-3")
+        if not 1 <= self.invocation_timeout_seconds <= 3600:
+            raise ConfigError(f"invocation_timeout_seconds {self.invocation_timeout_seconds} must be 1-3600")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,6 +323,7 @@ class PlatformConfig:
     data: DataConfig = field(default_factory=DataConfig)
     perimeter: PerimeterConfig = field(default_factory=PerimeterConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    batch_scoring: BatchScoringConfig = field(default_factory=BatchScoringConfig)
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     #: Cost-allocation tags on every resource, besides ``Project`` and
@@ -328,6 +370,10 @@ class PlatformConfig:
     @property
     def pipeline_name(self) -> str:
         return f"{self.prefix}-xgboost-training"
+
+    @property
+    def batch_scoring_pipeline_name(self) -> str:
+        return f"{self.prefix}-batch-scoring"
 
     @property
     def endpoint_name(self) -> str:

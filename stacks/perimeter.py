@@ -14,12 +14,12 @@ from __future__ import annotations
 from stacks.config import PlatformConfig
 
 #: The platform's machine roles (created by the access stack), by purpose.
-PLATFORM_ROLES = ("processing", "training", "hosting", "pipeline", "notebook")
+PLATFORM_ROLES = ("processing", "training", "hosting", "batch", "pipeline", "batch-pipeline", "notebook")
 
 #: Roles that read or write objects under each key, through S3.
 KEY_USERS = {
-    "data": ("processing", "training", "notebook"),
-    "models": ("processing", "training", "hosting", "pipeline", "notebook"),
+    "data": ("processing", "training", "batch", "notebook"),
+    "models": ("processing", "training", "hosting", "batch", "pipeline", "notebook"),
     # Only AWS services (logs, alarms, rules) use the logs key.
     "logs": (),
 }
@@ -27,14 +27,14 @@ KEY_USERS = {
 #: grant on the key (kms:GrantIsForAWSResource).
 KEY_GRANTERS = {
     "data": (),
-    "models": ("pipeline", "notebook"),
+    "models": ("pipeline", "batch-pipeline", "notebook"),
     "logs": (),
 }
 #: Roles admitted to each data bucket.
 BUCKET_USERS = {
-    "raw": ("processing", "notebook"),
+    "raw": ("processing", "batch", "notebook"),
     "processed": ("processing", "training", "notebook"),
-    "models": ("processing", "training", "hosting", "pipeline", "notebook"),
+    "models": ("processing", "training", "hosting", "batch", "pipeline", "notebook"),
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 import aws_cdk as cdk
 
 from stacks.access_stack import AccessStack
+from stacks.batch_scoring_stack import BatchScoringStack
 from stacks.config import PlatformConfig
 from stacks.data_stack import DataStack
 from stacks.endpoint_stack import EndpointStack
@@ -26,6 +27,7 @@ class Platform:
     network: NetworkStack
     access: AccessStack
     pipeline: PipelineStack | None = None
+    batch_scoring: BatchScoringStack | None = None
     notebook: NotebookStack | None = None
     registry: RegistryStack | None = None
     endpoint: EndpointStack | None = None
@@ -55,6 +57,12 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         "ML platform: training pipeline (preprocess, spot tuning, evaluation, registration)",
         access=access,
     )
+    batch_scoring = unit(
+        BatchScoringStack,
+        "batch",
+        "ML platform: batch-scoring pipeline (an approved model version over a data set in S3)",
+        access=access,
+    )
     notebook = unit(
         NotebookStack,
         "notebook",
@@ -80,6 +88,7 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         network=network,
         access=access,
         pipeline=pipeline,
+        batch_scoring=batch_scoring,
         notebook=notebook,
         registry=registry,
         endpoint=endpoint,
