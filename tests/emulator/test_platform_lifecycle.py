@@ -67,10 +67,10 @@ def test_buckets_keys_and_network_exist_with_their_settings(deployed) -> None:
 def test_roles_have_only_their_own_customer_managed_policy(deployed) -> None:
     emu, _ = deployed
     iam = emu.client("iam")
-    # Platform roles have fixed names (the data perimeter names them): the five
+    # Platform roles have fixed names (the data perimeter names them): the seven
     # machine roles, the key administrator and the break-glass role.
     roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{CONFIG.prefix}-")]
-    assert len(roles) == 7
+    assert len(roles) == 9
     for role in roles:
         attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
         assert len(attached) == 1

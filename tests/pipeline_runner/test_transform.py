@@ -199,7 +199,7 @@ def test_bad_input_fails_in_one_line_naming_the_step_and_the_fix(registry, versi
 
 
 def settings(**changes) -> TransformSettings:
-    base = TransformSettings(split_lines=True, multi_record=True, max_payload_bytes=100, concurrency=1,
+    base = TransformSettings(multi_record=True, max_payload_bytes=100, concurrency=1,
                              content_type="text/csv", accept="text/csv", gzip_input=False, input_filter=None,
                              output_filter=None, join_input=True)
     return replace(base, **changes)

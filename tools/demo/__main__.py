@@ -3,6 +3,7 @@
 synth (every cdk-nag pack) -> emulator -> bootstrap -> deploy every stack ->
 breast-cancer CSV into the raw bucket -> the synthesized pipeline run locally
 with its data in the emulator's S3 -> model registered, approved, served ->
+the batch-scoring pipeline scores the data set with the approved version (row ids kept) ->
 shifted traffic captured as the endpoint would -> the monitoring job compares it
 with the version's drift baseline (plot in demo-output/drift.png) -> drift
 starts the pipeline again (RetrainReason=drift) -> version 2 registered ->
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from stacks.config import ENVIRONMENTS
 from tools import cli, synth_report
-from tools.demo import cycle, summary
+from tools.demo import batch, cycle, summary
 from tools.demo.cost import execution_costs
 from tools.demo.phases import DemoError, Phases
 from tools.emulator import Emulator, format_report
@@ -166,6 +167,22 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
         labels = [int(float(r.split(",", 1)[0])) for r in rows]
         body, _ = predict_csv(model_url, "\n".join(r.split(",", 1)[1] for r in rows), storage=storage)
         state["predictions"] = list(zip(labels, (float(v) for v in body.decode().split()), strict=True))
+    with phases.phase("batch scoring (approved version, local transform)"):
+        import numpy as np
+
+        version = int(register.detail["version"])
+        try:
+            scored = batch.run(CONFIG, state["assembly"] / f"{CONFIG.stack_name('batch')}.template.json",
+                               storage=storage, cloudformation=state["cloudformation"], sagemaker=sm,
+                               version=version, features=np.loadtxt(data, delimiter=",", skiprows=1)[:, 1:],
+                               scratch=scratch, log=phases.log)
+        except PipelineError as exc:
+            raise DemoError(f"batch scoring: {exc}") from None
+        state["batch_scoring"] = scored
+        phases.log(f"version {version}: {scored.rows} rows scored in {scored.requests} request(s),"
+                   f" {scored.rows / scored.seconds:,.0f} rows/s -> {', '.join(scored.outputs)}")
+        for line in scored.sample:
+            phases.log(f"  {batch.abbreviated(line)}")
     _close_the_cycle(scratch, args, phases, state, storage, sm, data, register.detail, model_url, execution)
 
 
