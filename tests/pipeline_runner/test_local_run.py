@@ -118,6 +118,14 @@ def test_the_model_package_is_pending_approval_with_its_metrics_then_serves(plat
                                                       "RetrainReason": "manual"}
     baseline_uri = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
     assert baseline_uri.endswith(f"{execution.execution_id}/schema/drift-baseline.json")
+    # AND the model card evaluation wrote, for the approver: the approach of the best trial, both approaches
+    card = package["ModelCard"]
+    assert card["ModelCardStatus"] == "PendingReview"
+    content = json.loads(card["ModelCardContent"])
+    best = execution.step("Tune").detail["best"]["definition"]
+    assert content["additional_information"]["custom_details"]["approach"] == best
+    assert {g["name"] for g in content["evaluation_details"][0]["metric_groups"]} == {"boosting", "forest",
+                                                                                      "baseline"}
 
     sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
     storage = S3Storage(emu.client("s3"))

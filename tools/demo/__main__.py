@@ -22,7 +22,7 @@ from pathlib import Path
 
 from stacks.config import ENVIRONMENTS
 from tools import cli, synth_report
-from tools.demo import cycle, summary
+from tools.demo import approaches, cycle, summary
 from tools.demo.cost import execution_costs
 from tools.demo.phases import DemoError, Phases
 from tools.emulator import Emulator, format_report
@@ -166,6 +166,16 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
         labels = [int(float(r.split(",", 1)[0])) for r in rows]
         body, _ = predict_csv(model_url, "\n".join(r.split(",", 1)[1] for r in rows), storage=storage)
         state["predictions"] = list(zip(labels, (float(v) for v in body.decode().split()), strict=True))
+    with phases.phase("the approaches compared (evaluation report, plots, model card)"):
+        state["comparison"] = comparison = approaches.fetch(storage, execution, args.plot.parent)
+        for line in approaches.table(comparison).splitlines():
+            phases.log(line)
+        phases.log(f"approach chosen: {comparison['verdict']['winner']}: {comparison['sentence']}")
+        phases.log("plots: " + ", ".join(comparison["plot_files"]))
+        line = approaches.card_summary(sm.describe_model_package(ModelPackageName=arn))
+        if not line:
+            raise DemoError(f"version {register.detail['version']} has no model card in the registry")
+        phases.log(f"version {register.detail['version']}: {line}")
     _close_the_cycle(scratch, args, phases, state, storage, sm, data, register.detail, model_url, execution)
 
 
@@ -261,7 +271,8 @@ def _print_summary(phases: Phases, state: dict) -> None:
         costs = []
     print(summary.render(execution, predictions=state.get("predictions", []), registered=state.get("registered", {}),
                          costs=costs, timings=phases.timings, drift=state.get("drift"),
-                         retrained=state.get("retrained")))
+                         retrained=state.get("retrained"), comparison=state.get("comparison"),
+                         comparison_table=approaches.table(state["comparison"]) if state.get("comparison") else ""))
 
 
 if __name__ == "__main__":

@@ -674,6 +674,33 @@ def sagemaker_names_from_template() -> None:
         model.cloudformation_name_type = staticmethod(lambda name=name_property: name)  # type: ignore[method-assign]
 
 
+def model_package_model_card() -> None:
+    """moto 5.2.5: CreateModelPackage drops ``ModelCard`` (``ModelCardContent`` and ``ModelCardStatus``,
+    which the API accepts and DescribeModelPackage returns), so a registered version had no card. Keep
+    the request's card on the model package and return it from DescribeModelPackage.
+    """
+    from moto.sagemaker.models import ModelPackage
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def create(original: Callable[..., Any], self: Any) -> Any:
+        result = original(self)
+        card = self._get_param("ModelCard")
+        if card:
+            arn = result.result["ModelPackageArn"]
+            self.sagemaker_backend.describe_model_package(model_package_name=arn).model_card = card
+        return result
+
+    def describe(original: Callable[..., Any], self: Any) -> dict[str, Any]:
+        response = original(self)
+        card = getattr(self, "model_card", None)
+        if card:
+            response["ModelCard"] = card
+        return response
+
+    _wrap(SageMakerResponse, "create_model_package", create)
+    _wrap(ModelPackage, "gen_response_object", describe)
+
+
 def notebook_instance_settings_from_template() -> None:
     """moto 5.2.5: AWS::SageMaker::NotebookInstance passes only InstanceType and RoleArn to its
     own CreateNotebookInstance, dropping KmsKeyId, LifecycleConfigName, DirectInternetAccess,
@@ -732,6 +759,7 @@ PATCHES: list[Callable[[], None]] = [
     s3_bucket_settings_from_template,
     s3_bucket_delete_refuses_when_not_empty,
     sagemaker_names_from_template,
+    model_package_model_card,
     notebook_instance_settings_from_template,
     security_group_egress_from_template,
 ]
