@@ -438,3 +438,20 @@ def test_security_group_egress_replaces_the_default_allow_all(emulator):
     assert not ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [out["Workload"]]}])[
         "SecurityGroups"
     ]
+
+
+def test_a_model_package_keeps_its_model_card(emulator):
+    # GIVEN a model package created with a model card, as the pipeline's RegisterModel step sends it
+    sm = emulator.client("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="cards")
+    card = {"ModelCardContent": '{"intended_uses": {"risk_rating": "Low"}}', "ModelCardStatus": "PendingReview"}
+    arn = sm.create_model_package(
+        ModelPackageGroupName="cards", ModelCard=card,
+        InferenceSpecification={"Containers": [{"Image": "image:1"}], "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    # THEN DescribeModelPackage returns it, as SageMaker does; a package without one has none
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelCard"] == card
+    other = sm.create_model_package(ModelPackageGroupName="cards", InferenceSpecification={
+        "Containers": [{"Image": "image:1"}], "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    assert "ModelCard" not in sm.describe_model_package(ModelPackageName=other)

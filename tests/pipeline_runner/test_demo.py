@@ -67,3 +67,10 @@ def test_the_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path) -> None:
     assert "Sample predictions" in out and "Estimated AWS cost of this run: $" in out
     assert "data buckets kept with every object" in out
     assert "MlPlatform-dev-pipeline: 1 resource gap(s)" in out  # the emulator's own report is shown
+    # AND the approaches are compared, the one chosen is named, the plots are written and named, and the
+    # registered version carries the model card
+    assert "| approach | test auc | train auc | validation auc | gap |" in out
+    assert "| baseline | 0.5000 |" in out and "approach chosen: " in out
+    for name in ("roc.png", "precision_recall.png", "feature_importance.png", "validation_curve.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG") and str(tmp_path / name) in out
+    assert "model card (PendingReview): approach " in out
