@@ -49,7 +49,7 @@ def _commands() -> list[str]:
             for values in include:  # each matrix row's command, as the runner expands it
                 command = step["run"]
                 for key, value in values.items():
-                    command = command.replace("${{ matrix.%s }}" % key, value)
+                    command = command.replace("${{ matrix." + key + " }}", value)
                 runs.append(command)
     return runs
 
