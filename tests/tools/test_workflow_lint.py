@@ -66,6 +66,7 @@ def test_ci_runs_the_readmes_commands():
             context = dict(item.partition("=")[::2] for item in words[2].removeprefix("SYNTH_CONTEXT=").split())
             synthesized.add(context["env"])
     assert synthesized == set(ENVIRONMENTS)
+    assert "make synth-delivery DELIVERY_OUT=cdk.out" in commands  # the CD pipeline, with its nag packs
 
 
 @pytest.mark.parametrize("cache", ["pip", "npm"])
