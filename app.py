@@ -41,8 +41,14 @@ def config_from_context(app: cdk.App) -> PlatformConfig:
 
 def main(argv: list[str] | None = None) -> int:
     # No stack traces in the assembly's metadata: they embed jsii's temporary
-    # paths and would make every synth differ.
-    app = cdk.App(stack_traces=False, context={"aws:cdk:disable-creation-stack-traces": True})
+    # paths and would make every synth differ. No performance report either: the
+    # CDK writes performance-counters.json (timings, for the CLI's telemetry) into
+    # the assembly whenever synth takes over 10 s per stack, as on a loaded machine.
+    app = cdk.App(
+        stack_traces=False,
+        performance_reporting=False,
+        context={"aws:cdk:disable-creation-stack-traces": True},
+    )
     try:
         delivery = delivery_from_context({"delivery": app.node.try_get_context("delivery")})
         config = config_from_context(app)
