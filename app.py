@@ -5,8 +5,9 @@ cdk synth -c env=dev            (default)
 cdk synth -c env=prod -c account=123456789012 -c region=eu-west-1
 cdk synth -c delivery=true      (the CD pipeline, stacks/delivery_stack.py, instead)
 
-Bad context ends in one line on stderr and exit 2 (``tools.cli``), never a
-traceback; ``MLP_DEBUG=1`` shows the traceback.
+cdk.json runs it as ``python -O app.py`` (tools/precompile.py says why), so no
+check here may be an ``assert``. Bad context ends in one line on stderr and
+exit 2 (``tools.cli``), never a traceback; ``MLP_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
