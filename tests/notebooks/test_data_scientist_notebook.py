@@ -76,13 +76,16 @@ def test_the_adhoc_tuning_job_keeps_the_guardrails(executed):
     sm = emu.client("sagemaker")
     (summary,) = sm.list_hyper_parameter_tuning_jobs(NameContains="mlp-dev-adhoc-")["HyperParameterTuningJobSummaries"]
     job = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=summary["HyperParameterTuningJobName"])
-    definition = job["TrainingJobDefinition"]
+    (definition,) = job.get("TrainingJobDefinitions") or [job["TrainingJobDefinition"]]  # one approach
     assert definition["EnableNetworkIsolation"] is True
     assert definition["EnableInterContainerTrafficEncryption"] is True
     assert definition["RoleArn"] == CONFIG.role_arn("training")
     assert definition["OutputDataConfig"]["KmsKeyId"].startswith(f"arn:aws:kms:{CONFIG.region}:{CONFIG.account}:key/")
     assert definition["ResourceConfig"]["VolumeKmsKeyId"] == definition["OutputDataConfig"]["KmsKeyId"]
     assert job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4
+    depth = next(r for r in definition.get("HyperParameterRanges", job["HyperParameterTuningJobConfig"].get(
+        "ParameterRanges", {}))["IntegerParameterRanges"] if r["Name"] == "max_depth")
+    assert depth["MaxValue"] == "5"
 
 
 def test_rows_are_scored(executed):
