@@ -14,6 +14,7 @@ from stacks.access_stack import AccessStack
 from stacks.config import PlatformConfig
 from stacks.data_stack import DataStack
 from stacks.endpoint_stack import EndpointStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.notebook_stack import NotebookStack
 from stacks.pipeline_stack import PipelineStack
@@ -29,6 +30,7 @@ class Platform:
     notebook: NotebookStack | None = None
     registry: RegistryStack | None = None
     endpoint: EndpointStack | None = None
+    monitoring: MonitoringStack | None = None
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -76,6 +78,18 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         access=access,
         alarm_topic=registry.topic,
     )
+    monitoring = unit(
+        MonitoringStack,
+        "monitoring",
+        "ML platform: scheduled production checks, alarms, guarded retraining, dashboard",
+        data=data,
+        access=access,
+        pipeline=pipeline,
+        # A literal ARN (the topic has a fixed name): no export from the registry stack.
+        alarm_topic_arn=config.arn("sns", f"{config.prefix}-alerts"),
+    )
+    # The alarms notify the registry's topic; the monitoring job runs the code asset the pipeline stack publishes.
+    monitoring.node.add_dependency(registry, pipeline)
 
     platform = Platform(
         data=data,
@@ -85,6 +99,7 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         notebook=notebook,
         registry=registry,
         endpoint=endpoint,
+        monitoring=monitoring,
     )
     # Cost-allocation tags: the budget selects this environment's costs by "Environment".
     for key, value in (("Project", config.project), ("Environment", config.name), *config.tags):
