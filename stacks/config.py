@@ -33,7 +33,7 @@ AWS_REGIONS: tuple[str, ...] = (
 )
 
 #: The context keys ``app.py`` reads (``cdk synth -c KEY=VALUE``); CDK's own keys contain ``:``.
-CONTEXT_KEYS = ("env", "account", "region", "model_package_version")
+CONTEXT_KEYS = ("env", "account", "region", "model_package_version", "delivery")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -304,8 +304,63 @@ class PipelineConfig:
                 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    """Production checks: the monitoring pipeline's schedule, its thresholds, the alarms and the
+    retraining they start (``stacks/monitoring_stack.py``)."""
+
+    #: EventBridge Scheduler expression (UTC) that starts the monitoring pipeline.
+    schedule: str = "cron(0 6 * * ? *)"
+    #: Hours of data capture each run reads before its start; match the schedule's period.
+    window_hours: int = 24
+    #: A feature drifts when its population stability index reaches this ...
+    psi_threshold: float = 0.1
+    #: ... and its KS p-value is below this over the number of features (Bonferroni).
+    ks_alpha: float = 0.05
+    #: Fewer scored rows than this give no drift verdict.
+    min_rows: int = 100
+    #: Alarm (and retrain) when a run finds at least this many drifted features.
+    drifted_features_alarm: int = 1
+    #: The production quality figure alarmed on (``quality_<metric>`` log lines of training/monitor.py) ...
+    quality_metric: str = "auc"
+    #: ... when it falls below this (for an error metric such as rmse: rises above it).
+    quality_alarm_threshold: float = 0.75
+    #: At most one retraining started by alarms per this many hours; later alarms are suppressed.
+    retrain_interval_hours: int = 24
+    #: Days the processing jobs' log group (monitoring figures included) keeps its events.
+    log_retention_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"(cron|rate)\(.+\)", self.schedule):
+            raise ConfigError(f"monitoring schedule {self.schedule!r} must be cron(...) or rate(...), as EventBridge"
+                              " Scheduler takes it, e.g. cron(0 6 * * ? *)")
+        if not 1 <= self.window_hours <= 24 * 31:
+            raise ConfigError(f"window_hours {self.window_hours} must be 1 to 744 (a month)")
+        if not 1 <= self.retrain_interval_hours <= 24 * 365:
+            raise ConfigError(f"retrain_interval_hours {self.retrain_interval_hours} must be 1 to 8760 (a year,"
+                              " the longest a Step Functions standard workflow keeps an item's lock meaningful)")
+        if self.quality_metric not in QUALITY_METRICS:
+            raise ConfigError(f"quality_metric {self.quality_metric!r} must be one of {sorted(QUALITY_METRICS)}")
+        if self.drifted_features_alarm < 1:
+            raise ConfigError("drifted_features_alarm must be at least 1")
+
+    @property
+    def quality_higher_is_better(self) -> bool:
+        return QUALITY_METRICS[self.quality_metric]
+
+
+#: Quality figures training/monitor.py publishes, and whether higher is better.
+QUALITY_METRICS = {"auc": True, "accuracy": True, "f1": True, "rmse": False, "mae": False}
+
 #: Key prefix in the model bucket that endpoints capture to and the hosting role may write.
 DATA_CAPTURE_PREFIX = "data-capture/"
+#: Key prefix in the model bucket that batch scoring writes ``<execution id>/`` folders under.
+BATCH_SCORING_PREFIX = "batch-scoring"
+#: Per endpoint under this prefix of the model bucket: ``baseline/`` (the served version's drift
+#: baseline) and ``ground-truth/`` (labels uploaded later, ``<row_id>,<label>`` CSV).
+MONITORING_PREFIX = "monitoring/"
+#: Reports of monitoring runs, ``<endpoint>/<execution id>/drift.json`` under this prefix.
+MONITORING_REPORTS_PREFIX = "monitoring-reports/"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -325,6 +380,7 @@ class PlatformConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     #: Cost-allocation tags on every resource, besides ``Project`` and
     #: ``Environment`` which every environment gets.
     tags: tuple[tuple[str, str], ...] = (("CostCenter", "ml-platform"),)
@@ -382,6 +438,22 @@ class PlatformConfig:
         return f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"
 
     @property
+    def monitoring_pipeline_name(self) -> str:
+        return f"{self.prefix}-monitoring"
+
+    @property
+    def monitoring_uri(self) -> str:
+        """What every monitoring run downloads: the served version's baseline and the uploaded labels."""
+        return f"s3://{self.bucket_name('models')}/{MONITORING_PREFIX}{self.endpoint_name}/"
+
+    @property
+    def scored_data_uri(self) -> str:
+        """What the scheduled run reads as scored: the endpoint's capture (real-time) or batch scoring."""
+        if self.workloads.endpoint_mode == "real-time":
+            return f"s3://{self.bucket_name('models')}/{self.data_capture_prefix}/"
+        return f"s3://{self.bucket_name('models')}/{BATCH_SCORING_PREFIX}/"
+
+    @property
     def model_package_group_name(self) -> str:
         return f"{self.prefix}-xgboost"
 
@@ -425,6 +497,55 @@ class PlatformConfig:
 
     def stack_name(self, unit: str) -> str:
         return f"MlPlatform-{self.name}-{unit}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryConfig:
+    """CD for the platform itself: the CDK Pipelines stack of ``cdk synth -c delivery=true``.
+
+    The pipeline lives in ``account`` (a tooling account, or dev's) and deploys
+    ``dev``, then, after a manual approval, ``prod``, each into its account
+    below (the same account or separate ones). Another account
+    must trust this one: ``cdk bootstrap aws://<target>/<region> --trust <account>
+    --cloudformation-execution-policies <policy ARN>``. Accounts are fields, not
+    context: the pipeline deploys what the reviewed configuration names.
+    """
+
+    #: Account and region of the pipeline itself.
+    account: str = PLACEHOLDER_ACCOUNT
+    region: str = "us-east-1"
+    #: AWS CodeConnections connection (GitHub, GitLab or Bitbucket), created and
+    #: authorised once in the console; the placeholder deploys nowhere.
+    connection_arn: str = (
+        f"arn:aws:codeconnections:us-east-1:{PLACEHOLDER_ACCOUNT}:connection/00000000-0000-0000-0000-000000000000"
+    )
+    #: ``owner/name`` of the repository the connection reads, and its branch.
+    repository: str = "example-org/sagemaker-ml-platform"
+    branch: str = "main"
+    #: Read the source from this CodeCommit repository instead of the connection
+    #: (CodeCommit's onboarding of new customers has been restricted at times).
+    codecommit_repository: str | None = None
+    #: Accounts of the environments the pipeline deploys (dev first, prod after approval).
+    dev_account: str = PLACEHOLDER_ACCOUNT
+    prod_account: str = PLACEHOLDER_ACCOUNT
+
+    def __post_init__(self) -> None:
+        for name in ("account", "dev_account", "prod_account"):
+            if not re.fullmatch(r"\d{12}", getattr(self, name)):
+                raise ConfigError(f"DeliveryConfig.{name} {getattr(self, name)!r} must be a 12-digit AWS account ID")
+        if not re.fullmatch(r"arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+",
+                            self.connection_arn):
+            raise ConfigError(f"DeliveryConfig.connection_arn {self.connection_arn!r} is no CodeConnections ARN"
+                              " (arn:aws:codeconnections:<region>:<account>:connection/<id>)")
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", self.repository):
+            raise ConfigError(f"DeliveryConfig.repository {self.repository!r} must be owner/name")
+
+    @property
+    def cross_account(self) -> bool:
+        return len({self.account, self.dev_account, self.prod_account}) > 1
+
+
+DELIVERY = DeliveryConfig()
 
 
 def _zones(region: str, count: int) -> tuple[str, ...]:
@@ -508,6 +629,21 @@ def from_context(context: Mapping[str, object]) -> PlatformConfig:
             )
         config = replace(config, workloads=replace(config.workloads, model_package_version=int(str(version))))
     return config
+
+
+def delivery_from_context(context: Mapping[str, object]) -> bool:
+    """``-c delivery=true``: synthesize the delivery pipeline (stacks/delivery_stack.py) instead of one environment."""
+    value = context.get("delivery")
+    if value in (None, "", False, "false"):
+        return False
+    if value in (True, "true"):
+        return True
+    raise ConfigError(f"context delivery={value!r} must be true or false: -c delivery=true")
+
+
+def delivery_environments(delivery: DeliveryConfig) -> tuple[PlatformConfig, PlatformConfig]:
+    """The dev and prod the pipeline deploys, in the accounts ``delivery`` names."""
+    return load("dev", account=delivery.dev_account), load("prod", account=delivery.prod_account)
 
 
 def _text(context: Mapping[str, object], key: str) -> str | None:

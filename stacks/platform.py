@@ -14,6 +14,7 @@ from stacks.access_stack import AccessStack
 from stacks.config import PlatformConfig
 from stacks.data_stack import DataStack
 from stacks.endpoint_stack import EndpointStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.notebook_stack import NotebookStack
 from stacks.pipeline_stack import PipelineStack
@@ -29,6 +30,7 @@ class Platform:
     notebook: NotebookStack | None = None
     registry: RegistryStack | None = None
     endpoint: EndpointStack | None = None
+    monitoring: MonitoringStack | None = None
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -39,7 +41,9 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
     env = cdk.Environment(account=config.account, region=config.region)
 
     def unit(cls, name: str, description: str, **kwargs):
-        return cls(app, config.stack_name(name), config=config, env=env, description=description, **kwargs)
+        # stack_name explicit: inside the delivery pipeline's stages the names stay MlPlatform-<env>-<unit>.
+        return cls(app, config.stack_name(name), stack_name=config.stack_name(name), config=config, env=env,
+                   description=description, **kwargs)
 
     data = unit(DataStack, "data", "ML platform: KMS keys and S3 buckets (retained on delete)")
     network = unit(
@@ -74,6 +78,18 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         access=access,
         alarm_topic=registry.topic,
     )
+    monitoring = unit(
+        MonitoringStack,
+        "monitoring",
+        "ML platform: scheduled production checks, alarms, guarded retraining, dashboard",
+        data=data,
+        access=access,
+        pipeline=pipeline,
+        # A literal ARN (the topic has a fixed name): no export from the registry stack.
+        alarm_topic_arn=config.arn("sns", f"{config.prefix}-alerts"),
+    )
+    # The alarms notify the registry's topic; the monitoring job runs the code asset the pipeline stack publishes.
+    monitoring.node.add_dependency(registry, pipeline)
 
     platform = Platform(
         data=data,
@@ -83,6 +99,7 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         notebook=notebook,
         registry=registry,
         endpoint=endpoint,
+        monitoring=monitoring,
     )
     # Cost-allocation tags: the budget selects this environment's costs by "Environment".
     for key, value in (("Project", config.project), ("Environment", config.name), *config.tags):
