@@ -24,6 +24,8 @@ SAGEMAKER = "sagemaker.amazonaws.com"
 #: the only actions ``allow`` grants on "*".
 NO_RESOURCE_LEVEL_ACTIONS = frozenset(
     {
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:LookupEvents",
         "cloudwatch:PutMetricData",
         "ecr:GetAuthorizationToken",
         "ec2:DescribeDhcpOptions",
@@ -86,6 +88,8 @@ class ExecutionRole(Construct):
             self, "Policy", roles=[self.role], description=f"{description} (least privilege)"
         )
         self._acknowledged: set[str] = set()
+        #: Every action granted so far; the permissions boundary allows their union.
+        self.actions: set[str] = set()
 
     @property
     def role_arn(self) -> str:
@@ -119,6 +123,7 @@ class ExecutionRole(Construct):
                 f"{self.node.path}: {sid}: resources {wildcards} contain '*'; pass wildcard_reason explaining"
                 " why no narrower ARN exists"
             )
+        self.actions.update(actions)
         self.policy.add_statements(
             iam.PolicyStatement(sid=sid, actions=sorted(actions), resources=list(resources), conditions=conditions)
         )

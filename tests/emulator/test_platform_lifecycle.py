@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 CONFIG = ENVIRONMENTS["dev"]
 STACKS = [CONFIG.stack_name(unit) for unit in ("data", "network", "access", "registry", "notebook", "pipeline",
-                                               "endpoint")]
+                                               "endpoint", "people")]
 
 
 @pytest.fixture(scope="module")
