@@ -38,6 +38,11 @@ $(VENV)/.setup-stamp: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
+# cdk.json runs the app with python -O; its bytecode is compiled once here (tools/precompile.py says why).
+$(VENV)/.opt-pyc-stamp: $(VENV)/.setup-stamp node_modules/.setup-stamp
+	$(BIN)/python -O -m tools.precompile
+	touch $@
+
 node_modules/.setup-stamp: package.json package-lock.json $(VENV)/.setup-stamp
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -46,7 +51,7 @@ $(IMAGE_VENV)/.setup-stamp: tests/image/requirements.txt tests/image/toolkit.txt
 	tests/image/build_env.sh $(IMAGE_VENV)
 	touch $@
 
-setup: $(VENV)/.setup-stamp node_modules/.setup-stamp $(IMAGE_VENV)/.setup-stamp
+setup: $(VENV)/.setup-stamp node_modules/.setup-stamp $(VENV)/.opt-pyc-stamp $(IMAGE_VENV)/.setup-stamp
 
 # tools.synth_report writes a fresh assembly next to cdk.out and swaps it in only
 # when synth passed: a failed synth keeps the last good cdk.out.

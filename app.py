@@ -4,8 +4,9 @@
 cdk synth -c env=dev            (default)
 cdk synth -c env=prod -c account=123456789012 -c region=eu-west-1
 
-Bad context ends in one line on stderr and exit 2 (``tools.cli``), never a
-traceback; ``MLP_DEBUG=1`` shows the traceback.
+cdk.json runs it as ``python -O app.py`` (tools/precompile.py says why), so no
+check here may be an ``assert``. Bad context ends in one line on stderr and
+exit 2 (``tools.cli``), never a traceback; ``MLP_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ def config_from_context(app: cdk.App) -> PlatformConfig:
 
 def main(argv: list[str] | None = None) -> int:
     # No stack traces in the assembly's metadata: they embed jsii's temporary
-    # paths and would make every synth differ.
-    app = cdk.App(stack_traces=False, context={"aws:cdk:disable-creation-stack-traces": True})
+    # paths and would make every synth differ. No performance report either: the
+    # CDK writes performance-counters.json (timings, for the CLI's telemetry) into
+    # the assembly whenever synth takes over 10 s per stack, as on a loaded machine.
+    app = cdk.App(
+        stack_traces=False,
+        performance_reporting=False,
+        context={"aws:cdk:disable-creation-stack-traces": True},
+    )
     try:
         config = config_from_context(app)
     except ConfigError as exc:  # bad context: the user's to fix, exit 2 in one line

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 from constructs.compliance import acknowledge
@@ -71,10 +72,12 @@ class ExecutionRole(Construct):
         max_session_hours: int = 12,
     ) -> None:
         super().__init__(scope, id)
-        account = cdk.Stack.of(self).account
+        # Read once: every property read is a round trip to the jsii runtime.
+        stack = cdk.Stack.of(self)
+        self._account, self._region = stack.account, stack.region
         if isinstance(assumed_by, str):
             assumed_by = iam.ServicePrincipal(assumed_by).with_conditions(
-                {"StringEquals": {"aws:SourceAccount": account}}
+                {"StringEquals": {"aws:SourceAccount": self._account}}
             )
         self.role = iam.Role(
             self,
@@ -84,16 +87,27 @@ class ExecutionRole(Construct):
             assumed_by=assumed_by,
             max_session_duration=cdk.Duration.hours(max_session_hours),
         )
-        self.policy = iam.ManagedPolicy(
-            self, "Policy", roles=[self.role], description=f"{description} (least privilege)"
+        # The document is rendered once, at synth, from statements kept in Python:
+        # an L2 ManagedPolicy costs two jsii round trips per statement (about 200
+        # for the platform), this costs one callback per role. Same template.
+        # "Policy/Resource" is the path the L2 gave it: the logical ID stays the same.
+        self._statements: list[dict] = []
+        self.policy = iam.CfnManagedPolicy(
+            Construct(self, "Policy"),
+            "Resource",
+            roles=[self.role.role_name],
+            description=f"{description} (least privilege)",
+            path="/",
+            policy_document=cdk.Lazy.any(_Document(self._statements)),
         )
         self._acknowledged: set[str] = set()
         #: Every action granted so far; the permissions boundary allows their union.
         self.actions: set[str] = set()
+        self._role_arn = self.role.role_arn
 
     @property
     def role_arn(self) -> str:
-        return self.role.role_arn
+        return self._role_arn
 
     # -- the one way statements get in ------------------------------------------------
     def allow(
@@ -123,10 +137,15 @@ class ExecutionRole(Construct):
                 f"{self.node.path}: {sid}: resources {wildcards} contain '*'; pass wildcard_reason explaining"
                 " why no narrower ARN exists"
             )
+        if any(statement["Sid"] == sid for statement in self._statements):
+            raise ValueError(f"{self.node.path}: statement id {sid!r} is used twice; name each grant apart")
         self.actions.update(actions)
-        self.policy.add_statements(
-            iam.PolicyStatement(sid=sid, actions=sorted(actions), resources=list(resources), conditions=conditions)
-        )
+        # Keys in the L2 PolicyStatement's order, so templates read the same.
+        statement = {"Action": _one_or_list(sorted(actions))}
+        if conditions:
+            statement["Condition"] = conditions
+        statement |= {"Effect": "Allow", "Resource": _one_or_list(sorted(resources)), "Sid": sid}
+        self._statements.append(statement)
         for resource in wildcards:
             finding = f"IAM5[Resource::{resource}]"
             if finding not in self._acknowledged:
@@ -185,19 +204,17 @@ class ExecutionRole(Construct):
         self.allow("VolumeKeyDescribe", ["kms:DescribeKey"], [key_arn])
 
     def _grant_key(self, sid: str, key_arn: str, actions: Sequence[str]) -> None:
-        region = cdk.Stack.of(self).region
         self.allow(
             sid,
             actions,
             [key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{self._region}.amazonaws.com"}},
         )
 
     # -- job plumbing ---------------------------------------------------------------------
     def grant_logs(self, log_group: str) -> None:
         """Write to one SageMaker log group, e.g. ``/aws/sagemaker/TrainingJobs``."""
-        stack = cdk.Stack.of(self)
-        arn = f"arn:aws:logs:{stack.region}:{stack.account}:log-group:{log_group}"
+        arn = f"arn:aws:logs:{self._region}:{self._account}:log-group:{log_group}"
         self.allow(
             f"Logs{_alnum(log_group)}",
             ["logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup", "logs:DescribeLogStreams"],
@@ -228,8 +245,7 @@ class ExecutionRole(Construct):
 
     def grant_vpc_access(self, vpc_id: str, subnet_ids: Sequence[str], security_group_ids: Sequence[str]) -> None:
         """The ENI permissions SageMaker needs to attach jobs to the platform's subnets."""
-        stack = cdk.Stack.of(self)
-        ec2 = f"arn:aws:ec2:{stack.region}:{stack.account}"
+        ec2 = f"arn:aws:ec2:{self._region}:{self._account}"
         self.allow(
             "VpcDescribe",
             [
@@ -272,6 +288,24 @@ class ExecutionRole(Construct):
             arns,
             conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
         )
+
+
+@jsii.implements(cdk.IStableAnyProducer)
+class _Document:
+    """The policy document of an :class:`ExecutionRole`, produced when the template is rendered."""
+
+    def __init__(self, statements: list[dict]) -> None:
+        self._statements = statements
+
+    def produce(self) -> dict:
+        if not self._statements:
+            raise ValueError("an ExecutionRole's policy has no statement; grant something or drop the role")
+        return {"Statement": list(self._statements), "Version": "2012-10-17"}
+
+
+def _one_or_list(values: list[str]) -> str | list[str]:
+    # IAM's own short form, as the L2 PolicyStatement renders it.
+    return values[0] if len(values) == 1 else values
 
 
 def _objects_reason(prefix: str) -> str:

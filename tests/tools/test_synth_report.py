@@ -29,11 +29,11 @@ FINDING = {"pluginReports": [{"violations": [
 FAKE_MODES = {
     "ok": ("", 0, True, False),
     "app-refuses": ("error: region 'xx' is not an AWS region; use ...\n"
-                    ".venv/bin/python app.py: Subprocess exited with error 2\n", 1, False, False),
+                    ".venv/bin/python -O app.py: Subprocess exited with error 2\n", 1, False, False),
     "nag-finding": ("[Error at /MlPlatform-dev-data/Bucket] AwsSolutions-S1: no access logs\n"
                     "Found errors\n", 1, True, True),
     "app-crash": ("error: unexpected ValueError: boom (rerun with --debug or MLP_DEBUG=1 for the traceback)\n"
-                  ".venv/bin/python app.py: Subprocess exited with error 1\n", 1, False, False),
+                  ".venv/bin/python -O app.py: Subprocess exited with error 1\n", 1, False, False),
     "cli-crash": ("Error: Cannot find module 'aws-cdk-lib'\n", 1, False, False),
     "no-templates": ("", 0, False, False),
 }

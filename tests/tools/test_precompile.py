@@ -1,0 +1,32 @@
+"""The app runs as ``python -O app.py`` (cdk.json): what -O removes must not be something the app relies on."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_CODE = [REPO_ROOT / "app.py", REPO_ROOT / "tools" / "cli.py",
+            *sorted((REPO_ROOT / "stacks").rglob("*.py")), *sorted((REPO_ROOT / "constructs").glob("*.py"))]
+
+
+def test_cdk_json_runs_the_app_optimized() -> None:
+    assert json.loads((REPO_ROOT / "cdk.json").read_text())["app"] == ".venv/bin/python -O app.py"
+
+
+def test_app_code_has_no_assert_statement_that_python_O_would_drop() -> None:
+    # GIVEN every module the synth runs WHEN parsed THEN no check is an assert (-O strips them)
+    asserts = [f"{path.relative_to(REPO_ROOT)}:{node.lineno}" for path in APP_CODE
+               for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Assert)]
+    assert asserts == []
+
+
+def test_precompile_refuses_to_run_without_O_in_one_line() -> None:
+    result = subprocess.run([sys.executable, "-m", "tools.precompile"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: run with python -O (the app's optimization level); e.g. .venv/bin/python -O -m tools.precompile"]
