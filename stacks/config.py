@@ -184,6 +184,52 @@ class TuningRange:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ApproachConfig:
+    """One approach of the tuning job: a training job definition with its own fixed settings and ranges."""
+
+    #: The definition's ``DefinitionName`` (``[a-zA-Z0-9-]``, at most 64 characters).
+    name: str
+    #: Hyperparameters fixed for this approach, on top of ``PipelineConfig.static_hyperparameters``.
+    static_hyperparameters: tuple[tuple[str, str], ...]
+    tuning_ranges: tuple[TuningRange, ...]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", self.name) or len(self.name) > 64:
+            raise ConfigError(f"approach name {self.name!r} must be letters, digits and hyphens (at most 64)")
+
+
+#: Gradient boosting: rounds of shallow trees, each fit to the errors of the ones before, stopped early
+#: when validation stops improving.
+BOOSTING = ApproachConfig(
+    name="boosting",
+    static_hyperparameters=(("approach", "boosting"), ("num_round", "300"), ("early_stopping_rounds", "20")),
+    tuning_ranges=(
+        TuningRange(name="eta", min_value=0.01, max_value=0.3, scaling="Logarithmic"),
+        TuningRange(name="max_depth", min_value=3, max_value=10, integer=True),
+        TuningRange(name="min_child_weight", min_value=1, max_value=10),
+        TuningRange(name="subsample", min_value=0.5, max_value=1.0),
+        TuningRange(name="colsample_bytree", min_value=0.5, max_value=1.0),
+        TuningRange(name="gamma", min_value=0, max_value=5),
+        TuningRange(name="alpha", min_value=0.001, max_value=10, scaling="Logarithmic"),
+        TuningRange(name="lambda", min_value=0.001, max_value=10, scaling="Logarithmic"),
+    ),
+)
+#: Bagging: a random forest grown by XGBoost itself, one round of independent deeper trees on samples of
+#: rows and of columns per split (train.py fixes num_round=1 and eta=1 for approach=forest).
+FOREST = ApproachConfig(
+    name="forest",
+    static_hyperparameters=(("approach", "forest"),),
+    tuning_ranges=(
+        TuningRange(name="num_parallel_tree", min_value=50, max_value=300, integer=True),
+        TuningRange(name="max_depth", min_value=4, max_value=12, integer=True),
+        TuningRange(name="min_child_weight", min_value=1, max_value=10),
+        TuningRange(name="subsample", min_value=0.5, max_value=0.9),
+        TuningRange(name="colsample_bynode", min_value=0.3, max_value=0.9),
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class PipelineConfig:
     """The training pipeline's defaults; instance types, counts, job limits and the AUC gate are
     also pipeline parameters, so one execution can override them without a deploy.
@@ -218,24 +264,14 @@ class PipelineConfig:
     raw_data_prefix: str = "input/"
     #: Label column of the raw data.
     label_column: str = "label"
-    #: Hyperparameters every trial gets, as strings (SageMaker passes strings).
+    #: Hyperparameters every trial of every approach gets, as strings (SageMaker passes strings).
     static_hyperparameters: tuple[tuple[str, str], ...] = (
         ("objective", "binary:logistic"),
         ("eval_metric", "auc"),
-        ("num_round", "300"),
-        ("early_stopping_rounds", "20"),
         ("tree_method", "hist"),
     )
-    tuning_ranges: tuple[TuningRange, ...] = (
-        TuningRange(name="eta", min_value=0.01, max_value=0.3, scaling="Logarithmic"),
-        TuningRange(name="max_depth", min_value=3, max_value=10, integer=True),
-        TuningRange(name="min_child_weight", min_value=1, max_value=10),
-        TuningRange(name="subsample", min_value=0.5, max_value=1.0),
-        TuningRange(name="colsample_bytree", min_value=0.5, max_value=1.0),
-        TuningRange(name="gamma", min_value=0, max_value=5),
-        TuningRange(name="alpha", min_value=0.001, max_value=10, scaling="Logarithmic"),
-        TuningRange(name="lambda", min_value=0.001, max_value=10, scaling="Logarithmic"),
-    )
+    #: The approaches one tuning job compares on the same objective: one training job definition each.
+    approaches: tuple[ApproachConfig, ...] = (BOOSTING, FOREST)
     #: Name of a finished tuning job to warm start from; empty means a cold start.
     warm_start_parent_tuning_job: str = ""
     #: ``IdenticalDataAndAlgorithm`` (same data, new ranges) or ``TransferLearning``.
@@ -255,7 +291,12 @@ class PipelineConfig:
             raise ConfigError(
                 f"warm_start_type {self.warm_start_type!r} must be IdenticalDataAndAlgorithm or TransferLearning"
             )
-        for r in self.tuning_ranges:
+        names = [a.name for a in self.approaches]
+        if not names or len(set(names)) != len(names):
+            raise ConfigError(f"approaches {names} must be at least one, each named once")
+        if not len(names) <= self.max_training_jobs:
+            raise ConfigError(f"max_training_jobs ({self.max_training_jobs}) must give each of {names} a trial")
+        for r in (r for a in self.approaches for r in a.tuning_ranges):
             if not r.min_value < r.max_value or (r.scaling == "Logarithmic" and r.min_value <= 0):
                 raise ConfigError(
                     f"tuning range {r.name} [{r.min_value}, {r.max_value}] with {r.scaling}"

@@ -202,6 +202,8 @@ def validate_definition(definition: Mapping, service_model=None) -> None:
         if kind in OPERATIONS:
             shape = service_model.operation_model(OPERATIONS[kind]).input_shape
             validate_value(shape, step["Arguments"], f"step {step['Name']}: Arguments", skip=PIPELINE_SUPPLIED)
+            if kind == "Tuning":
+                _validate_tuning_definitions(step)
         elif kind == "Condition":
             _validate_condition(step)
         elif kind == "Fail":
@@ -209,6 +211,60 @@ def validate_definition(definition: Mapping, service_model=None) -> None:
                 raise DefinitionError(f"step {step['Name']}: Arguments.ErrorMessage is missing")
         else:
             raise DefinitionError(f"step {step['Name']}: unknown step Type {kind!r}")
+
+
+def training_job_definitions(step: Mapping) -> list[tuple[str, dict]]:
+    """``(field path, definition)`` of a tuning step's one ``TrainingJobDefinition`` or its several
+    ``TrainingJobDefinitions``."""
+    arguments = step["Arguments"]
+    if "TrainingJobDefinitions" in arguments:
+        definitions = arguments["TrainingJobDefinitions"]
+        return [(f"Arguments.TrainingJobDefinitions[{i}]", d) for i, d in enumerate(definitions)]
+    return [("Arguments.TrainingJobDefinition", arguments["TrainingJobDefinition"])]
+
+
+def tuning_objective(step: Mapping, definition: Mapping) -> dict:
+    """The definition's own ``TuningObjective``, or the tuning job's."""
+    config = step["Arguments"]["HyperParameterTuningJobConfig"]
+    return definition.get("TuningObjective") or config["HyperParameterTuningJobObjective"]
+
+
+def parameter_ranges(step: Mapping, definition: Mapping) -> dict:
+    """The definition's own ``HyperParameterRanges``, or the tuning job's ``ParameterRanges``."""
+    config = step["Arguments"]["HyperParameterTuningJobConfig"]
+    return definition.get("HyperParameterRanges") or config.get("ParameterRanges", {})
+
+
+def _validate_tuning_definitions(step: dict) -> None:
+    """What CreateHyperParameterTuningJob adds to the shapes: one definition or several, each named with
+    its own objective and ranges, all on the same metric (the best trial is chosen across them)."""
+    arguments, name = step["Arguments"], step["Name"]
+    if ("TrainingJobDefinition" in arguments) == ("TrainingJobDefinitions" in arguments):
+        raise DefinitionError(f"step {name}: Arguments: give exactly one of TrainingJobDefinition and"
+                              " TrainingJobDefinitions")
+    config = arguments["HyperParameterTuningJobConfig"]
+    if "TrainingJobDefinition" in arguments:
+        if "HyperParameterTuningJobObjective" not in config:
+            raise DefinitionError(f"step {name}: Arguments.HyperParameterTuningJobConfig: no"
+                                  " HyperParameterTuningJobObjective")
+        return
+    for member in ("HyperParameterTuningJobObjective", "ParameterRanges"):
+        if member in config:
+            raise DefinitionError(f"step {name}: Arguments.HyperParameterTuningJobConfig.{member}: with"
+                                  " TrainingJobDefinitions it belongs to each definition; move it there")
+    seen, metrics = set(), set()
+    for path, definition in training_job_definitions(step):
+        for member in ("DefinitionName", "TuningObjective", "HyperParameterRanges"):
+            if member not in definition:
+                raise DefinitionError(f"step {name}: {path}: {member} is required with several definitions")
+        if definition["DefinitionName"] in seen:
+            raise DefinitionError(f"step {name}: {path}.DefinitionName {definition['DefinitionName']!r} is used"
+                                  " twice")
+        seen.add(definition["DefinitionName"])
+        metrics.add((definition["TuningObjective"]["Type"], definition["TuningObjective"]["MetricName"]))
+    if len(metrics) > 1:
+        raise DefinitionError(f"step {name}: Arguments.TrainingJobDefinitions: every TuningObjective must be the"
+                              f" same for the best trial to be comparable, found {sorted(metrics)}")
 
 
 def _validate_condition(step: dict) -> None:
@@ -302,26 +358,26 @@ def check_metric_regexes(definition: Mapping, training_log: str) -> dict[str, fl
     """
     values = {}
     for step in _tuning_steps(definition):
-        arguments = step["Arguments"]
-        field = "Arguments.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions"
-        definitions = arguments["TrainingJobDefinition"]["AlgorithmSpecification"].get("MetricDefinitions", [])
-        objective = arguments["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"]
-        if objective not in [d["Name"] for d in definitions]:
-            raise DefinitionError(f"step {step['Name']}: {field}: no definition for the objective {objective!r}")
-        for index, metric in enumerate(definitions):
-            matches = re.findall(metric["Regex"], training_log)
-            if not matches:
-                raise DefinitionError(
-                    f"step {step['Name']}: {field}[{index}].Regex {metric['Regex']!r} matches nothing train.py"
-                    f" printed for {metric['Name']!r}"
-                )
-            last = matches[-1][0] if isinstance(matches[-1], tuple) else matches[-1]
-            try:
-                values[metric["Name"]] = float(last)
-            except ValueError:
-                raise DefinitionError(
-                    f"step {step['Name']}: {field}[{index}].Regex captures {last!r}, not a number"
-                ) from None
+        for path, job in training_job_definitions(step):
+            field = f"{path}.AlgorithmSpecification.MetricDefinitions"
+            definitions = job["AlgorithmSpecification"].get("MetricDefinitions", [])
+            objective = tuning_objective(step, job)["MetricName"]
+            if objective not in [d["Name"] for d in definitions]:
+                raise DefinitionError(f"step {step['Name']}: {field}: no definition for the objective {objective!r}")
+            for index, metric in enumerate(definitions):
+                matches = re.findall(metric["Regex"], training_log)
+                if not matches:
+                    raise DefinitionError(
+                        f"step {step['Name']}: {field}[{index}].Regex {metric['Regex']!r} matches nothing train.py"
+                        f" printed for {metric['Name']!r}"
+                    )
+                last = matches[-1][0] if isinstance(matches[-1], tuple) else matches[-1]
+                try:
+                    values[metric["Name"]] = float(last)
+                except ValueError:
+                    raise DefinitionError(
+                        f"step {step['Name']}: {field}[{index}].Regex captures {last!r}, not a number"
+                    ) from None
     return values
 
 
@@ -331,60 +387,68 @@ def check_hyperparameters(definition: Mapping, spec: Mapping[str, Any]) -> None:
     ``spec`` is ``smxgb.hyperparams.SPEC`` (objects with ``kind``, ``contains``, ``choices``).
     """
     for step in _tuning_steps(definition):
-        arguments = step["Arguments"]
-        ranges = arguments["HyperParameterTuningJobConfig"].get("ParameterRanges", {})
-        for kind, entries in ranges.items():
-            for index, entry in enumerate(entries):
-                field = f"Arguments.HyperParameterTuningJobConfig.ParameterRanges.{kind}[{index}]"
-                name = entry["Name"]
-                if name not in spec:
-                    raise DefinitionError(f"step {step['Name']}: {field}.Name {name!r} is not a hyperparameter"
-                                          " train.py accepts")
-                item = spec[name]
-                if kind == "CategoricalParameterRanges":
-                    bad = [v for v in entry["Values"] if v not in item.choices]
-                    if bad:
-                        raise DefinitionError(f"step {step['Name']}: {field}.Values {bad} not accepted for {name}")
-                    continue
-                expected = "int" if kind == "IntegerParameterRanges" else "float"
-                if item.kind not in (expected, "float" if expected == "int" else expected):
-                    raise DefinitionError(f"step {step['Name']}: {field}: {name} is {item.kind}, not {expected}")
-                for bound in ("MinValue", "MaxValue"):
-                    if not item.contains(float(entry[bound])):
-                        raise DefinitionError(
-                            f"step {step['Name']}: {field}.{bound} {entry[bound]} is outside {name}'s accepted"
-                            f" range ({item.describe()})"
-                        )
-        static = arguments["TrainingJobDefinition"].get("StaticHyperParameters", {})
-        for name in static:
-            if name.startswith("sagemaker_"):
-                continue
+        for path, job in training_job_definitions(step):
+            _check_definition_hyperparameters(step, path, job, spec)
+
+
+def _check_definition_hyperparameters(step: Mapping, path: str, job: Mapping, spec: Mapping[str, Any]) -> None:
+    ranges_path = (f"{path}.HyperParameterRanges" if "HyperParameterRanges" in job
+                   else "Arguments.HyperParameterTuningJobConfig.ParameterRanges")
+    for kind, entries in parameter_ranges(step, job).items():
+        for index, entry in enumerate(entries):
+            field = f"{ranges_path}.{kind}[{index}]"
+            name = entry["Name"]
             if name not in spec:
-                raise DefinitionError(
-                    f"step {step['Name']}: Arguments.TrainingJobDefinition.StaticHyperParameters.{name} is not a"
-                    " hyperparameter train.py accepts"
-                )
+                raise DefinitionError(f"step {step['Name']}: {field}.Name {name!r} is not a hyperparameter"
+                                      " train.py accepts")
+            item = spec[name]
+            if kind == "CategoricalParameterRanges":
+                bad = [v for v in entry["Values"] if v not in item.choices]
+                if bad:
+                    raise DefinitionError(f"step {step['Name']}: {field}.Values {bad} not accepted for {name}")
+                continue
+            expected = "int" if kind == "IntegerParameterRanges" else "float"
+            if item.kind not in (expected, "float" if expected == "int" else expected):
+                raise DefinitionError(f"step {step['Name']}: {field}: {name} is {item.kind}, not {expected}")
+            for bound in ("MinValue", "MaxValue"):
+                if not item.contains(float(entry[bound])):
+                    raise DefinitionError(
+                        f"step {step['Name']}: {field}.{bound} {entry[bound]} is outside {name}'s accepted"
+                        f" range ({item.describe()})"
+                    )
+    static = job.get("StaticHyperParameters", {})
+    for name in static:
+        if name.startswith("sagemaker_"):
+            continue
+        if name not in spec:
+            raise DefinitionError(
+                f"step {step['Name']}: {path}.StaticHyperParameters.{name} is not a hyperparameter train.py accepts"
+            )
 
 
 def check_channels(definition: Mapping, *, data_channels: set[str], code_channel: str = "code") -> None:
     """Tuning channels are ones train.py reads (plus the code channel the toolkit unpacks)."""
     for step in _tuning_steps(definition):
-        job = step["Arguments"]["TrainingJobDefinition"]
-        field = "Arguments.TrainingJobDefinition.InputDataConfig"
-        names = [c["ChannelName"] for c in job["InputDataConfig"]]
-        for index, name in enumerate(names):
-            if name != code_channel and name not in data_channels:
-                raise DefinitionError(
-                    f"step {step['Name']}: {field}[{index}].ChannelName {name!r} is not a channel train.py reads"
-                    f" ({sorted(data_channels)})"
-                )
-        if "train" not in names:
-            raise DefinitionError(f"step {step['Name']}: {field}: no 'train' channel; train.py requires one")
-        if code_channel not in names:
-            raise DefinitionError(f"step {step['Name']}: {field}: no {code_channel!r} channel for the code")
-        submit = job["StaticHyperParameters"].get("sagemaker_submit_directory", "")
-        if not submit.startswith(f"/opt/ml/input/data/{code_channel}/"):
+        for path, job in training_job_definitions(step):
+            _check_definition_channels(step["Name"], path, job, data_channels, code_channel)
+
+
+def _check_definition_channels(step: str, path: str, job: Mapping, data_channels: set[str], code_channel: str) -> None:
+    field = f"{path}.InputDataConfig"
+    names = [c["ChannelName"] for c in job["InputDataConfig"]]
+    for index, name in enumerate(names):
+        if name != code_channel and name not in data_channels:
             raise DefinitionError(
-                f"step {step['Name']}: Arguments.TrainingJobDefinition.StaticHyperParameters"
-                f".sagemaker_submit_directory {submit!r} is not inside the {code_channel!r} channel"
+                f"step {step}: {field}[{index}].ChannelName {name!r} is not a channel train.py reads"
+                f" ({sorted(data_channels)})"
             )
+    if "train" not in names:
+        raise DefinitionError(f"step {step}: {field}: no 'train' channel; train.py requires one")
+    if code_channel not in names:
+        raise DefinitionError(f"step {step}: {field}: no {code_channel!r} channel for the code")
+    submit = job["StaticHyperParameters"].get("sagemaker_submit_directory", "")
+    if not submit.startswith(f"/opt/ml/input/data/{code_channel}/"):
+        raise DefinitionError(
+            f"step {step}: {path}.StaticHyperParameters.sagemaker_submit_directory {submit!r} is not inside the"
+            f" {code_channel!r} channel"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stacks.config import ApproachConfig
 from stacks.pipeline_definition import contract
 from stacks.pipeline_definition import parameters as p
 from stacks.pipeline_definition.expressions import (
@@ -131,9 +132,9 @@ def _data_channel(name: str) -> dict:
     }
 
 
-def _parameter_ranges(r: PipelineResources) -> dict:
+def _parameter_ranges(approach: ApproachConfig) -> dict:
     integers, continuous = [], []
-    for rng in r.config.tuning_ranges:
+    for rng in approach.tuning_ranges:
         low, high = (int(rng.min_value), int(rng.max_value)) if rng.integer else (rng.min_value, rng.max_value)
         entry = {"Name": rng.name, "MinValue": str(low), "MaxValue": str(high), "ScalingType": rng.scaling}
         (integers if rng.integer else continuous).append(entry)
@@ -147,9 +148,18 @@ def _stopping_condition(r: PipelineResources) -> dict:
     return condition
 
 
-def _training_job_definition(r: PipelineResources) -> dict:
+def objective() -> dict:
+    return {"Type": "Maximize", "MetricName": contract.OBJECTIVE_METRIC}
+
+
+def _training_job_definition(r: PipelineResources, approach: ApproachConfig) -> dict:
+    """One approach: the same job (code, data, security, spot) with its own fixed settings and ranges."""
+    static = {**dict(r.config.static_hyperparameters), **dict(approach.static_hyperparameters)}
     return {
-        "StaticHyperParameters": {**dict(r.config.static_hyperparameters), **script_mode_hyperparameters(r)},
+        "DefinitionName": approach.name,
+        "TuningObjective": objective(),
+        "HyperParameterRanges": _parameter_ranges(approach),
+        "StaticHyperParameters": {**static, **script_mode_hyperparameters(r)},
         "AlgorithmSpecification": {
             "TrainingImage": r.image_uri,
             "TrainingInputMode": "File",
@@ -188,15 +198,15 @@ def tune_step(r: PipelineResources) -> dict:
     arguments = {
         "HyperParameterTuningJobConfig": {
             "Strategy": param(p.TUNING_STRATEGY),
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": contract.OBJECTIVE_METRIC},
+            # With several definitions the objective and the ranges belong to each definition.
             "ResourceLimits": {
                 "MaxNumberOfTrainingJobs": param(p.MAX_TRAINING_JOBS),
                 "MaxParallelTrainingJobs": param(p.MAX_PARALLEL_TRAINING_JOBS),
             },
-            "ParameterRanges": _parameter_ranges(r),
             "TrainingJobEarlyStoppingType": "Auto",
         },
-        "TrainingJobDefinition": _training_job_definition(r),
+        # Boosting and bagging in one search: the tuner compares their trials on the same objective.
+        "TrainingJobDefinitions": [_training_job_definition(r, a) for a in r.config.approaches],
     }
     if r.config.warm_start_parent_tuning_job:
         arguments["WarmStartConfig"] = {
@@ -206,7 +216,7 @@ def tune_step(r: PipelineResources) -> dict:
     return {
         "Name": TUNE,
         "Type": "Tuning",
-        "Description": f"Tune train.py on {contract.OBJECTIVE_METRIC} with managed spot trials",
+        "Description": f"Tune train.py's approaches on {contract.OBJECTIVE_METRIC} with managed spot trials",
         "Arguments": arguments,
     }
 

@@ -60,7 +60,8 @@ def registered_container(definition: dict) -> dict:
 @pytest.fixture(scope="session")
 def code_file(tune_arguments: dict) -> tuple[str, bytes]:
     """The code channel's one object: named as the definition names it, built by the construct."""
-    submit_directory = tune_arguments["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"]
+    job = tune_arguments["TrainingJobDefinitions"][0]
+    submit_directory = job["StaticHyperParameters"]["sagemaker_submit_directory"]
     return Path(submit_directory).name, build_tarball(TRAINING_DIR)
 
 
@@ -87,7 +88,7 @@ def validation_features(breast_cancer_channels: dict[str, Path]) -> np.ndarray:
 @pytest.fixture(scope="session")
 def trial(tmp_path_factory, tune_arguments, breast_cancer_channels, code_file) -> harness.TrainingRun:
     """One tuning trial of the synthesized definition, run by the image's toolkit with no index."""
-    job = tune_arguments["TrainingJobDefinition"]
+    job = tune_arguments["TrainingJobDefinitions"][0]
     hyperparameters = harness.trial_hyperparameters(job, tune_arguments["HyperParameterTuningJobConfig"])
     base = tmp_path_factory.mktemp("trial")
     root = base / "opt_ml"

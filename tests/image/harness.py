@@ -136,13 +136,15 @@ def trial_hyperparameters(job_definition: dict, tuning_config: dict) -> dict[str
     Every value is a string (the API's type); the tuner adds ``_tuning_objective_metric``.
     """
     values = dict(job_definition["StaticHyperParameters"])
-    ranges = tuning_config["ParameterRanges"]
+    # Several definitions carry their own ranges and objective; one definition leaves them to the tuning job.
+    ranges = job_definition.get("HyperParameterRanges") or tuning_config["ParameterRanges"]
     for entry in ranges.get("IntegerParameterRanges", []):
         values[entry["Name"]] = str((int(entry["MinValue"]) + int(entry["MaxValue"])) // 2)
     for entry in ranges.get("ContinuousParameterRanges", []):
         low, high = float(entry["MinValue"]), float(entry["MaxValue"])
         values[entry["Name"]] = repr(low + (high - low) / 4)
-    values["_tuning_objective_metric"] = tuning_config["HyperParameterTuningJobObjective"]["MetricName"]
+    objective = job_definition.get("TuningObjective") or tuning_config["HyperParameterTuningJobObjective"]
+    values["_tuning_objective_metric"] = objective["MetricName"]
     return values
 
 

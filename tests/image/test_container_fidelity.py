@@ -47,8 +47,8 @@ def test_trial_leaves_a_loadable_model_and_its_serving_code(trial: harness.Train
 
 
 def test_the_definitions_objective_regex_matches_the_real_log(trial, tune_arguments) -> None:
-    objective = tune_arguments["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"]
-    (metric,) = [m for m in tune_arguments["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"]
+    objective = tune_arguments["TrainingJobDefinitions"][0]["TuningObjective"]["MetricName"]
+    (metric,) = [m for m in tune_arguments["TrainingJobDefinitions"][0]["AlgorithmSpecification"]["MetricDefinitions"]
                  if m["Name"] == objective]
     values = [float(v) for v in re.findall(metric["Regex"], trial.log)]
     assert values, f"{metric['Regex']!r} matches nothing in the trial's log:\n{trial.log[-3000:]}"
@@ -58,7 +58,7 @@ def test_the_definitions_objective_regex_matches_the_real_log(trial, tune_argume
 def test_without_the_definitions_environment_the_trial_cannot_install_its_code(
         tmp_path, tune_arguments, breast_cancer_channels, code_file) -> None:
     # GIVEN the same trial, but with the Tune job definition's Environment taken away
-    job = {key: value for key, value in tune_arguments["TrainingJobDefinition"].items() if key != "Environment"}
+    job = {key: value for key, value in tune_arguments["TrainingJobDefinitions"][0].items() if key != "Environment"}
     hyperparameters = harness.trial_hyperparameters(job, tune_arguments["HyperParameterTuningJobConfig"])
     harness.lay_out_training(tmp_path / "opt_ml", job, hyperparameters, breast_cancer_channels, code_file)
     # WHEN the image's toolkit runs it with no package index

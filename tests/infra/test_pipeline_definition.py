@@ -7,6 +7,8 @@ the only gate on spot, checkpoints, VPC, isolation, encryption and keys.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -59,8 +61,21 @@ def _processing_steps(definition: dict) -> list[dict]:
     return [step for step in checks.iter_steps(definition) if step["Type"] == "Processing"]
 
 
+#: What one approach's training job definition may set differently from the others.
+APPROACH_KEYS = {"DefinitionName", "HyperParameterRanges", "StaticHyperParameters"}
+
+
 def _training_job(definition: dict) -> dict:
-    return checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinition"]
+    """The first approach's definition, after checking that every other one runs the same job: the same
+    code, data, network, keys, spot and limits (so the settings asserted on it hold for all)."""
+    jobs = checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinitions"]
+    # Each occurrence of a CloudFormation token renders as its own placeholder; compare them as tokens.
+    common = [re.sub(r"CFNTOKEN\d+X", "TOKEN", json.dumps({k: v for k, v in job.items() if k not in APPROACH_KEYS}))
+              for job in jobs]
+    assert len(jobs) == 2 and all(c == common[0] for c in common)
+    scripts = [{k: v for k, v in job["StaticHyperParameters"].items() if k.startswith("sagemaker_")} for job in jobs]
+    assert all(sc == scripts[0] for sc in scripts)
+    return jobs[0]
 
 
 # ----------------------------------------------------------------- request shapes
@@ -83,22 +98,22 @@ def test_every_step_matches_the_sagemaker_request_shapes(definition: dict, servi
         (lambda d: d["Steps"][1]["Arguments"]["HyperParameterTuningJobConfig"].update(
             TrainingJobEarlyStoppingType="Sometimes"),
          r"step Tune: Arguments\.HyperParameterTuningJobConfig\.TrainingJobEarlyStoppingType: 'Sometimes' is not"),
-        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"].update(EnableNetworkIsolation="true"),
-         r"step Tune: Arguments\.TrainingJobDefinition\.EnableNetworkIsolation: expected a boolean"),
-        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"]["StoppingCondition"].update(
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinitions"][1].update(EnableNetworkIsolation="true"),
+         r"step Tune: Arguments\.TrainingJobDefinitions\[1\]\.EnableNetworkIsolation: expected a boolean"),
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinitions"][1]["StoppingCondition"].update(
             MaxRuntimeInSeconds=0),
-         r"step Tune: Arguments\.TrainingJobDefinition\.StoppingCondition\.MaxRuntimeInSeconds: 0 outside"),
-        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"].update(InputDataConfig=[]),
-         r"step Tune: Arguments\.TrainingJobDefinition\.InputDataConfig: length 0 outside"),
+         r"step Tune: Arguments\.TrainingJobDefinitions\[1\]\.StoppingCondition\.MaxRuntimeInSeconds: 0 outside"),
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinitions"][1].update(InputDataConfig=[]),
+         r"step Tune: Arguments\.TrainingJobDefinitions\[1\]\.InputDataConfig: length 0 outside"),
         (lambda d: d["Steps"][3]["Arguments"]["IfSteps"][0]["Arguments"].update(ModelApprovalStatus="Approve"),
          r"step RegisterModel: Arguments\.ModelApprovalStatus: 'Approve' is not one of"),
         (lambda d: d["Steps"][2]["Arguments"]["ProcessingInputs"][1]["S3Input"].update(
             S3Uri={"Get": "Steps.Nope.ModelArtifacts"}),
          r"step Evaluate: Arguments\.ProcessingInputs\[1\]\.S3Input\.S3Uri: 'Steps\.Nope\.ModelArtifacts' reads a"),
-        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"]["ResourceConfig"].update(
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinitions"][1]["ResourceConfig"].update(
             InstanceType={"Get": "Parameters.Missing"}),
-         r"step Tune: Arguments\.TrainingJobDefinition\.ResourceConfig\.InstanceType: undeclared parameter"),
-        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"][
+         r"step Tune: Arguments\.TrainingJobDefinitions\[1\]\.ResourceConfig\.InstanceType: undeclared parameter"),
+        (lambda d: d["Steps"][1]["Arguments"]["TrainingJobDefinitions"][1]["InputDataConfig"][0]["DataSource"][
             "S3DataSource"].update(S3Uri={"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['trian']"
                                                   ".S3Output.S3Uri"}),
          r"step Tune: .*InputDataConfig\[0\]\.DataSource\.S3DataSource\.S3Uri: .* names output 'trian'"),
@@ -239,16 +254,51 @@ def test_in_prod_every_job_runs_in_the_platforms_subnets_and_workload_group() ->
 
 
 def test_tuning_searches_auc_with_auto_early_stopping(definition: dict) -> None:
-    config = checks.step_named(definition, s.TUNE)["Arguments"]["HyperParameterTuningJobConfig"]
-    assert config["HyperParameterTuningJobObjective"] == {"Type": "Maximize", "MetricName": "validation:auc"}
+    arguments = checks.step_named(definition, s.TUNE)["Arguments"]
+    config = arguments["HyperParameterTuningJobConfig"]
+    boosting, forest = arguments["TrainingJobDefinitions"]
+    for job in (boosting, forest):
+        assert job["TuningObjective"] == {"Type": "Maximize", "MetricName": "validation:auc"}
+    # With several definitions, objective and ranges belong to each, not to the tuning job
+    assert "HyperParameterTuningJobObjective" not in config and "ParameterRanges" not in config
     assert config["TrainingJobEarlyStoppingType"] == "Auto"
     assert config["Strategy"] == {"Get": "Parameters.TuningStrategy"}
     assert config["ResourceLimits"] == {
         "MaxNumberOfTrainingJobs": {"Get": "Parameters.MaxTrainingJobs"},
         "MaxParallelTrainingJobs": {"Get": "Parameters.MaxParallelTrainingJobs"},
     }
-    searched = {r["Name"] for kind in config["ParameterRanges"].values() for r in kind}
+    searched = {r["Name"] for kind in boosting["HyperParameterRanges"].values() for r in kind}
     assert {"eta", "max_depth", "min_child_weight", "subsample", "colsample_bytree", "alpha", "lambda"} <= searched
+    # AND the forest searches its own knobs: trees, depth, row and column sampling
+    searched = {r["Name"] for kind in forest["HyperParameterRanges"].values() for r in kind}
+    assert {"num_parallel_tree", "max_depth", "subsample", "colsample_bynode"} <= searched
+    assert (boosting["StaticHyperParameters"]["approach"], forest["StaticHyperParameters"]["approach"]) == (
+        "boosting", "forest")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda a: a["HyperParameterTuningJobConfig"].update(ParameterRanges={}),
+         r"step Tune: Arguments\.HyperParameterTuningJobConfig\.ParameterRanges: with TrainingJobDefinitions it"
+         r" belongs to each definition"),
+        (lambda a: a["TrainingJobDefinitions"][1].update(DefinitionName="boosting"),
+         r"step Tune: Arguments\.TrainingJobDefinitions\[1\]\.DefinitionName 'boosting' is used twice"),
+        (lambda a: a["TrainingJobDefinitions"][0].pop("TuningObjective"),
+         r"step Tune: Arguments\.TrainingJobDefinitions\[0\]: TuningObjective is required with several"),
+        (lambda a: a["TrainingJobDefinitions"][1]["TuningObjective"].update(MetricName="validation:logloss"),
+         r"step Tune: Arguments\.TrainingJobDefinitions: every TuningObjective must be the same"),
+        (lambda a: a.update(TrainingJobDefinition=a["TrainingJobDefinitions"][0]),
+         r"step Tune: Arguments: give exactly one of TrainingJobDefinition and TrainingJobDefinitions"),
+    ],
+    ids=["ranges-on-the-job", "same-name", "no-objective", "other-objective", "both-forms"],
+)
+def test_several_definitions_are_each_named_with_the_same_objective(definition: dict, service_model, mutate,
+                                                                     message: str) -> None:
+    broken = copy.deepcopy(definition)
+    mutate(checks.step_named(broken, s.TUNE)["Arguments"])
+    with pytest.raises(checks.DefinitionError, match=message):
+        checks.validate_definition(broken, service_model)
 
 
 def test_trials_read_their_code_from_the_code_channel(definition: dict, pipeline_template: dict) -> None:
@@ -314,7 +364,7 @@ def test_registered_container_serves_with_the_handlers_inside_the_artifact(defin
 
 def test_trials_install_their_code_without_a_package_index(definition: dict) -> None:
     # GIVEN network-isolated trials, whose toolkit runs `pip install .` on the code channel
-    job = checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinition"]
+    job = _training_job(definition)
     assert job["EnableNetworkIsolation"] is True
     # THEN pip builds against the image's setuptools and never looks for an index
     # (pip reads --no-build-isolation inverted from the environment: "false" disables isolation)

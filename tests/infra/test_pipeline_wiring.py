@@ -26,6 +26,8 @@ from training import local_runner
 
 #: Rounds for the wiring runs: enough for stable metric lines, short enough to stay fast.
 FAST_ROUNDS = "10"
+#: The tuning step's definitions, one per approach of train.py.
+APPROACHES = ("boosting", "forest")
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +39,26 @@ def _tune(definition: dict) -> dict:
     return checks.step_named(definition, s.TUNE)["Arguments"]
 
 
-def _trial_hyperparameters(definition: dict) -> dict[str, str]:
+def _job(definition: dict, approach: str) -> dict:
+    """The tuning step's training job definition of one approach, by its DefinitionName."""
+    (job,) = [d for d in _tune(definition)["TrainingJobDefinitions"] if d["DefinitionName"] == approach]
+    return job
+
+
+def _trial_hyperparameters(definition: dict, approach: str) -> dict[str, str]:
     """What one trial gets: the static values plus the lower end of every searched range."""
-    arguments = _tune(definition)
-    hps = dict(arguments["TrainingJobDefinition"]["StaticHyperParameters"])
-    for ranges in arguments["HyperParameterTuningJobConfig"]["ParameterRanges"].values():
+    job = _job(definition, approach)
+    hps = dict(job["StaticHyperParameters"])
+    for ranges in job["HyperParameterRanges"].values():
         for entry in ranges:
             hps[entry["Name"]] = entry.get("MinValue") or entry["Values"][0]
-    hps["num_round"] = FAST_ROUNDS
+    if "num_round" in hps:  # boosting; a forest has one round
+        hps["num_round"] = FAST_ROUNDS
     return hps
 
 
 def _data_channels(definition: dict) -> list[str]:
-    return [c["ChannelName"] for c in _tune(definition)["TrainingJobDefinition"]["InputDataConfig"]
+    return [c["ChannelName"] for c in _job(definition, APPROACHES[0])["InputDataConfig"]
             if c["ChannelName"] != "code"]
 
 
@@ -69,13 +78,22 @@ def cancer_channels(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-@pytest.fixture(scope="module")
-def trial(definition: dict, cancer_channels: dict[str, Path], tmp_path_factory):
-    """One tuning trial, as the definition configures it, run by the real train.py."""
+def test_the_tuning_step_compares_both_approaches(definition: dict) -> None:
+    # THEN one definition per approach of train.py, each fixing its approach
+    jobs = _tune(definition)["TrainingJobDefinitions"]
+    assert [d["DefinitionName"] for d in jobs] == list(APPROACHES)
+    assert [d["StaticHyperParameters"]["approach"] for d in jobs] == list(APPROACHES)
+    # AND both are scored on the same objective, so the best trial is the best approach
+    assert {d["TuningObjective"]["MetricName"] for d in jobs} == {contract.OBJECTIVE_METRIC}
+
+
+@pytest.fixture(scope="module", params=APPROACHES)
+def trial(request, definition: dict, cancer_channels: dict[str, Path], tmp_path_factory):
+    """One tuning trial of each approach, as its definition configures it, run by the real train.py."""
     result = local_runner.run_training(
         contract.TRAIN_SCRIPT,
         channels={name: cancer_channels[name] for name in _data_channels(definition)},
-        hyperparameters=_trial_hyperparameters(definition),
+        hyperparameters=_trial_hyperparameters(definition, request.param),
         root=tmp_path_factory.mktemp("trial"),
         num_cpus=1,
         timeout=120,
@@ -101,8 +119,9 @@ def test_metric_regex_from_the_template_extracts_the_objective(definition: dict,
 def test_hyperparameters_are_ones_train_py_accepts(definition: dict) -> None:
     # WHEN the tuning ranges and static values are checked against train.py's own spec
     checks.check_hyperparameters(definition, contract.hyperparams.SPEC)
-    # THEN they also parse with the script's parser (values, not only names)
-    contract.hyperparams.parse(_trial_hyperparameters(definition))
+    # THEN they also parse with the script's parser (values, not only names), for each approach
+    for approach in APPROACHES:
+        assert contract.hyperparams.parse(_trial_hyperparameters(definition, approach))["approach"] == approach
 
 
 def test_channels_are_ones_train_py_reads(definition: dict) -> None:
@@ -111,7 +130,7 @@ def test_channels_are_ones_train_py_reads(definition: dict) -> None:
     readable = {training_job.TRAIN, training_job.VALIDATION, training_job.TEST}
     checks.check_channels(definition, data_channels=readable)
     # AND each training channel is the preprocessing output of the same name
-    for channel in _tune(definition)["TrainingJobDefinition"]["InputDataConfig"]:
+    for channel in _job(definition, APPROACHES[1])["InputDataConfig"]:
         if channel["ChannelName"] != "code":
             assert f"Outputs['{channel['ChannelName']}']" in channel["DataSource"]["S3DataSource"]["S3Uri"]["Get"]
 
@@ -127,18 +146,18 @@ def _broken(definition: dict, mutate) -> dict:
 
 def test_a_broken_regex_is_caught(definition: dict, trial) -> None:
     def mutate(tune):
-        tune["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = (
+        tune["TrainingJobDefinitions"][1]["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = (
             r"validation-auc=([0-9.]+)")
 
     with pytest.raises(checks.DefinitionError,
-                       match=r"step Tune: Arguments\.TrainingJobDefinition\.AlgorithmSpecification"
+                       match=r"step Tune: Arguments\.TrainingJobDefinitions\[1\]\.AlgorithmSpecification"
                              r"\.MetricDefinitions\[0\]\.Regex .* matches nothing"):
         checks.check_metric_regexes(_broken(definition, mutate), trial.stdout)
 
 
 def test_an_objective_without_a_metric_definition_is_caught(definition: dict, trial) -> None:
     def mutate(tune):
-        tune["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "validation:aucpr"
+        tune["TrainingJobDefinitions"][0]["TuningObjective"]["MetricName"] = "validation:aucpr"
 
     with pytest.raises(checks.DefinitionError, match=r"step Tune: .*MetricDefinitions: no definition for the"
                                                      r" objective 'validation:aucpr'"):
@@ -148,15 +167,15 @@ def test_an_objective_without_a_metric_definition_is_caught(definition: dict, tr
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda t: t["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"][0].update(
+        (lambda t: t["TrainingJobDefinitions"][0]["HyperParameterRanges"]["ContinuousParameterRanges"][0].update(
             Name="learning_rate"),
-         r"step Tune: Arguments\.HyperParameterTuningJobConfig\.ParameterRanges\.ContinuousParameterRanges\[0\]"
+         r"step Tune: Arguments\.TrainingJobDefinitions\[0\]\.HyperParameterRanges\.ContinuousParameterRanges\[0\]"
          r"\.Name 'learning_rate' is not a hyperparameter train\.py accepts"),
-        (lambda t: t["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"][1].update(
+        (lambda t: t["TrainingJobDefinitions"][1]["HyperParameterRanges"]["ContinuousParameterRanges"][1].update(
             Name="subsample", MaxValue="1.5"),
          r"ContinuousParameterRanges\[1\]\.MaxValue 1\.5 is outside subsample's accepted range"),
-        (lambda t: t["TrainingJobDefinition"]["StaticHyperParameters"].update(num_rounds="10"),
-         r"step Tune: Arguments\.TrainingJobDefinition\.StaticHyperParameters\.num_rounds is not a hyperparameter"),
+        (lambda t: t["TrainingJobDefinitions"][1]["StaticHyperParameters"].update(num_rounds="10"),
+         r"step Tune: Arguments\.TrainingJobDefinitions\[1\]\.StaticHyperParameters\.num_rounds is not a"),
     ],
     ids=["range-name", "range-bound", "static-name"],
 )
@@ -168,11 +187,11 @@ def test_a_broken_hyperparameter_is_caught(definition: dict, mutate, message: st
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda t: t["TrainingJobDefinition"]["InputDataConfig"][1].update(ChannelName="valid"),
-         r"step Tune: Arguments\.TrainingJobDefinition\.InputDataConfig\[1\]\.ChannelName 'valid' is not a channel"),
-        (lambda t: t["TrainingJobDefinition"]["InputDataConfig"][0].update(ChannelName="training"),
-         r"step Tune: Arguments\.TrainingJobDefinition\.InputDataConfig\[0\]\.ChannelName 'training'"),
-        (lambda t: t["TrainingJobDefinition"]["StaticHyperParameters"].update(
+        (lambda t: t["TrainingJobDefinitions"][0]["InputDataConfig"][1].update(ChannelName="valid"),
+         r"step Tune: Arguments\.TrainingJobDefinitions\[0\]\.InputDataConfig\[1\]\.ChannelName 'valid' is not a"),
+        (lambda t: t["TrainingJobDefinitions"][1]["InputDataConfig"][0].update(ChannelName="training"),
+         r"step Tune: Arguments\.TrainingJobDefinitions\[1\]\.InputDataConfig\[0\]\.ChannelName 'training'"),
+        (lambda t: t["TrainingJobDefinitions"][1]["StaticHyperParameters"].update(
             sagemaker_submit_directory="s3://bucket/sourcedir.tar.gz"),
          r"step Tune: .*sagemaker_submit_directory 's3://bucket/sourcedir\.tar\.gz' is not inside the 'code'"),
     ],
@@ -218,7 +237,7 @@ def test_the_pipeline_runs_end_to_end_on_the_real_scripts(definition: dict, tmp_
     # AND a trial trains on the outputs its channels reference, by name
     channels = {name: produced[name] for name in _data_channels(definition)}
     trial = local_runner.run_training(contract.TRAIN_SCRIPT, channels=channels,
-                                      hyperparameters=_trial_hyperparameters(definition),
+                                      hyperparameters=_trial_hyperparameters(definition, "boosting"),
                                       root=tmp_path / "trial", num_cpus=1, timeout=300)
     assert trial.returncode == 0, trial.failure or trial.stderr[-2000:]
     checks.check_metric_regexes(definition, trial.stdout)

@@ -11,7 +11,7 @@ import pytest
 from tests.pipeline_runner.conftest import FAST
 from tools.pipeline_runner import PipelineError, RunOptions, run_definition
 
-CHANNELS = "Arguments.TrainingJobDefinition.InputDataConfig"
+CHANNELS = "Arguments.TrainingJobDefinitions[0].InputDataConfig"
 
 
 def tune(definition: dict) -> dict:
@@ -23,7 +23,7 @@ def run(definition, store, tmp_path, options: RunOptions = FAST):
 
 
 def test_a_reference_to_a_missing_step_fails_before_any_job_runs(definition, store, tmp_path) -> None:
-    channel = tune(definition)["Arguments"]["TrainingJobDefinition"]["InputDataConfig"][0]
+    channel = tune(definition)["Arguments"]["TrainingJobDefinitions"][0]["InputDataConfig"][0]
     channel["DataSource"]["S3DataSource"]["S3Uri"] = {
         "Get": "Steps.Missing.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
 
@@ -36,7 +36,7 @@ def test_a_reference_to_a_missing_step_fails_before_any_job_runs(definition, sto
 
 
 def test_a_property_path_the_step_does_not_have_is_named_with_what_it_has(definition, store, tmp_path) -> None:
-    channel = tune(definition)["Arguments"]["TrainingJobDefinition"]["InputDataConfig"][1]
+    channel = tune(definition)["Arguments"]["TrainingJobDefinitions"][0]["InputDataConfig"][1]
     channel["DataSource"]["S3DataSource"]["S3Uri"] = {
         "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['valid'].S3Output.S3Uri"}
 
@@ -51,19 +51,20 @@ def test_a_property_path_the_step_does_not_have_is_named_with_what_it_has(defini
 
 
 def test_a_channel_train_py_does_not_read_surfaces_the_scripts_failure(definition, store, tmp_path) -> None:
-    tune(definition)["Arguments"]["TrainingJobDefinition"]["InputDataConfig"][0]["ChannelName"] = "training"
+    tune(definition)["Arguments"]["TrainingJobDefinitions"][0]["InputDataConfig"][0]["ChannelName"] = "training"
 
     with pytest.raises(PipelineError) as error:
         run(definition, store, tmp_path)
 
     message = str(error.value)
-    assert message.startswith("step Tune: Arguments.TrainingJobDefinition: all 1 training jobs failed; ")
+    assert message.startswith("step Tune: Arguments.TrainingJobDefinitions: all 1 training jobs failed; ")
     assert "the 'train' channel is missing" in message
     assert "channels given: training, validation, code" in message
 
 
 def test_a_metric_regex_that_matches_nothing_names_the_regex(definition, store, tmp_path) -> None:
-    metric = tune(definition)["Arguments"]["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0]
+    job = tune(definition)["Arguments"]["TrainingJobDefinitions"][0]
+    metric = job["AlgorithmSpecification"]["MetricDefinitions"][0]
     metric["Regex"] = r"validation auc = ([0-9.]+)"
 
     with pytest.raises(PipelineError) as error:
@@ -71,7 +72,7 @@ def test_a_metric_regex_that_matches_nothing_names_the_regex(definition, store, 
 
     message = str(error.value)
     assert message.startswith(
-        "step Tune: Arguments.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex: ")
+        "step Tune: Arguments.TrainingJobDefinitions[0].AlgorithmSpecification.MetricDefinitions[0].Regex: ")
     assert "objective metric 'validation:auc'" in message and "matches nothing" in message
 
 

@@ -29,6 +29,7 @@ from training import local_runner
 
 TRAINING_DATA_ROOT = "/opt/ml/input/data/"
 JOB_DEFINITION = "Arguments.TrainingJobDefinition"
+JOB_DEFINITIONS = "Arguments.TrainingJobDefinitions"
 TUNING_CONFIG = "Arguments.HyperParameterTuningJobConfig"
 
 
@@ -37,6 +38,7 @@ class Trial:
     name: str
     point: np.ndarray
     hyperparameters: dict[str, str]
+    definition: str | None = None
     status: str = "InProgress"
     objective: float | None = None
     metrics: dict | None = None
@@ -45,72 +47,135 @@ class Trial:
     model_uri: str | None = None
 
 
+@dataclass
+class Definition:
+    """One training job definition ready to run: its search, channels and code."""
+
+    name: str | None
+    field: str
+    job: dict
+    search: Search
+    regexes: dict[str, tuple[int, re.Pattern]]
+    channels: dict[str, Path]
+    content_types: dict[str, str]
+    layout: dict[str, dict[str, Path]]
+    static: dict[str, str]
+    entry_point: str
+    source_dir: Path
+    root: Path
+    history: list[tuple[np.ndarray, float]]
+
+
+def _job_definitions(args: dict) -> list[tuple[str, dict]]:
+    if "TrainingJobDefinitions" in args:
+        return [(f"{JOB_DEFINITIONS}[{i}]", job) for i, job in enumerate(args["TrainingJobDefinitions"])]
+    return [(JOB_DEFINITION, args["TrainingJobDefinition"])]
+
+
+def _static(job: dict, overrides: dict[str, str], others: list[dict]) -> dict[str, str]:
+    """The definition's static hyperparameters with the run's overrides of the ones it sets (a forest
+    sets no num_round, so a shorter boosting run leaves it alone); a name no definition sets goes to all."""
+    static = dict(job.get("StaticHyperParameters", {}))
+    for name, value in overrides.items():
+        if name in static or not any(name in o.get("StaticHyperParameters", {}) for o in others):
+            static[name] = value
+    return static
+
+
+def _prepare(step: dict, args: dict, ws: Workspace, index: int, field: str, job: dict,
+             jobs: list[dict], initial: int) -> Definition:
+    name = step["Name"]
+    config = args["HyperParameterTuningJobConfig"]
+    objective = job.get("TuningObjective") or config.get("HyperParameterTuningJobObjective")
+    if objective is None:
+        raise PipelineError("no TuningObjective and no HyperParameterTuningJobObjective", step=name, field=field)
+    ranges = job.get("HyperParameterRanges") or config.get("ParameterRanges", {})
+    try:
+        search = Search(dimensions(ranges), config.get("Strategy", "Bayesian"),
+                        int(config.get("RandomSeed", ws.options.seed)) + index,
+                        maximize=objective["Type"] == "Maximize", initial=initial)
+    except ValueError as exc:
+        where = "Strategy" if "strategy" in str(exc) else "ParameterRanges"
+        raise PipelineError(str(exc), step=name, field=f"{TUNING_CONFIG}.{where}") from None
+    definition = job.get("DefinitionName")
+    root = ws.work_dir / name / (definition or "")
+    channels, content_types, sharded = _download_channels(name, job, ws, root / "channels", field)
+    hosts = int(job["ResourceConfig"].get("InstanceCount", 1))
+    static = _static(job, dict(ws.options.static_hyperparameters), jobs)
+    entry_point, source_dir = _script_mode(name, static, channels, ws, root, field)
+    return Definition(definition, field, job, search, _metric_regexes(name, job, objective["MetricName"], field),
+                      channels, content_types, host_channels(channels, sharded, hosts, root), static, entry_point,
+                      source_dir, root, [])
+
+
 def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
     name = step["Name"]
-    config, job = args["HyperParameterTuningJobConfig"], args["TrainingJobDefinition"]
+    config = args["HyperParameterTuningJobConfig"]
     tuning_name = job_name(ws.execution_id, name, limit=32)
-    objective = config["HyperParameterTuningJobObjective"]
-    metric_regexes = _metric_regexes(name, job, objective["MetricName"])
     limits = config["ResourceLimits"]
     max_jobs, parallel = int(limits["MaxNumberOfTrainingJobs"]), int(limits["MaxParallelTrainingJobs"])
     if not 1 <= parallel or not 1 <= max_jobs:
         raise PipelineError("MaxNumberOfTrainingJobs and MaxParallelTrainingJobs must be >= 1", step=name,
                             field=f"{TUNING_CONFIG}.ResourceLimits")
-    try:
-        dims = dimensions(config.get("ParameterRanges", {}))
-        search = Search(dims, config.get("Strategy", "Bayesian"), int(config.get("RandomSeed", ws.options.seed)),
-                        maximize=objective["Type"] == "Maximize", initial=parallel)
-    except ValueError as exc:
-        field = "Strategy" if "strategy" in str(exc) else "ParameterRanges"
-        raise PipelineError(str(exc), step=name, field=f"{TUNING_CONFIG}.{field}") from None
-
     if "WarmStartConfig" in args:
         # The parent tuning job ran on SageMaker, not here: its trials cannot seed this search.
         ws.log(f"  {name}: WarmStartConfig ignored locally (no parent tuning job); the search starts cold")
-    root = ws.work_dir / name
-    channels, content_types, sharded = _download_channels(name, job, ws, root / "channels")
-    hosts = int(job["ResourceConfig"].get("InstanceCount", 1))
-    layout = host_channels(channels, sharded, hosts, root)
-    static = {**job.get("StaticHyperParameters", {}), **ws.options.static_hyperparameters}
-    entry_point, source_dir = _script_mode(name, static, channels, ws, root)
-    output_path = job["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-    timeout = job.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+    listed = _job_definitions(args)
+    jobs = [job for _, job in listed]
+    # Each definition's search starts from its own random trials before it exploits their results.
+    initial = max(1, -(-parallel // len(listed)))
+    definitions = [_prepare(step, args, ws, i, field, job, jobs, initial) for i, (field, job) in enumerate(listed)]
+    objective = definitions[0].job.get("TuningObjective") or config["HyperParameterTuningJobObjective"]
 
+    # SageMaker decides how to share trials among definitions; locally they take turns, so every
+    # approach gets trials and a seed gives the same trials on any machine.
     trials: list[Trial] = []
-    history: list[tuple[np.ndarray, float]] = []
     while len(trials) < max_jobs:
-        batch = []
-        for point in search.propose(min(parallel, max_jobs - len(trials)), history):
-            tuned = search.hyperparameters(point)
-            digest = hashlib.sha256(repr(sorted(tuned.items())).encode()).hexdigest()[:8]
-            batch.append(Trial(f"{tuning_name}-{len(trials) + len(batch) + 1:03d}-{digest}", point, tuned))
+        batch: list[tuple[Trial, Definition]] = []
+        size = min(parallel, max_jobs - len(trials))
+        turns = [definitions[(len(trials) + k) % len(definitions)] for k in range(size)]
+        for definition in definitions:
+            count = sum(1 for d in turns if d is definition)
+            for point in definition.search.propose(count, definition.history) if count else []:
+                tuned = definition.search.hyperparameters(point)
+                digest = hashlib.sha256(repr((definition.name, sorted(tuned.items()))).encode()).hexdigest()[:8]
+                number = len(trials) + len(batch) + 1
+                batch.append((Trial(f"{tuning_name}-{number:03d}-{digest}", point, tuned, definition.name),
+                              definition))
         ws.log(f"  {name}: trials {len(trials) + 1}-{len(trials) + len(batch)} of {max_jobs}"
                f" ({len(batch)} in parallel)")
+        hosts = max(len(d.layout) for _, d in batch)
         cpus = max(1, ws.options.cpus // (len(batch) * hosts))
         with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-            futures = [pool.submit(_run_trial, trial, entry_point, source_dir, layout, content_types, static, root,
-                                   cpus, timeout, job.get("Environment", {})) for trial in batch]
+            futures = [pool.submit(_run_trial, trial, d.entry_point, d.source_dir, d.layout, d.content_types,
+                                   d.static, d.root, cpus, d.job.get("StoppingCondition", {}).get(
+                                       "MaxRuntimeInSeconds"), d.job.get("Environment", {})) for trial, d in batch]
             results = [future.result() for future in futures]
-        for trial, result in zip(batch, results, strict=True):
-            _finish_trial(name, trial, result, metric_regexes, objective["MetricName"], output_path, ws)
+        for (trial, definition), result in zip(batch, results, strict=True):
+            output_path = definition.job["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+            _finish_trial(name, trial, result, definition.regexes, objective["MetricName"], output_path, ws,
+                          definition.field)
             if trial.objective is not None:
-                history.append((trial.point, trial.objective))
-            ws.log(f"    {trial.name}: {trial.status} in {trial.seconds:.1f}s"
+                definition.history.append((trial.point, trial.objective))
+            label = f" [{trial.definition}]" if trial.definition else ""
+            ws.log(f"    {trial.name}{label}: {trial.status} in {trial.seconds:.1f}s"
                    + (f", {objective['MetricName']} = {trial.objective:.6f}" if trial.objective is not None
                       else f": {trial.failure}"))
-        trials += batch
+        trials += [trial for trial, _ in batch]
 
     completed = [t for t in trials if t.status == "Completed"]
     if not completed:
         first = trials[0]
+        channels = ", ".join(definitions[0].channels)
+        hosts = len(definitions[0].layout)
         raise PipelineError(
             f"all {len(trials)} training jobs failed; {first.name}: {first.failure}"
-            f" (channels given: {', '.join(channels)}; {hosts} instance(s) per job)",
-            step=name, field=JOB_DEFINITION,
+            f" (channels given: {channels}; {hosts} instance(s) per job)",
+            step=name, field=definitions[0].field if len(definitions) == 1 else JOB_DEFINITIONS,
         )
     completed.sort(key=lambda t: t.objective, reverse=objective["Type"] == "Maximize")
     ordered = completed + [t for t in trials if t.status != "Completed"]
-    summaries = [_summary(t, objective, ws) for t in ordered]
+    summaries = [_summary(t, objective, ws, tuning_name) for t in ordered]
     properties = {
         **args,
         "HyperParameterTuningJobName": tuning_name,
@@ -120,30 +185,36 @@ def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
         "TrainingJobSummaries": summaries,
         "TrainingJobStatusCounters": {"Completed": len(completed), "Failed": len(trials) - len(completed)},
     }
+    first_job = definitions[0].job
+    best_per_definition = {}
+    for trial in completed:  # already best first
+        best_per_definition.setdefault(trial.definition, {"name": trial.name, "objective": trial.objective})
     detail = {
         "tuning_job": tuning_name,
-        "strategy": search.strategy,
+        "strategy": definitions[0].search.strategy,
         "objective": objective,
-        "best": {"name": completed[0].name, "objective": completed[0].objective,
+        "definitions": [d.name for d in definitions],
+        "best": {"name": completed[0].name, "objective": completed[0].objective, "definition": completed[0].definition,
                  "hyperparameters": completed[0].hyperparameters, "model_uri": completed[0].model_uri},
-        "trials": [{"name": t.name, "status": t.status, "objective": t.objective, "seconds": t.seconds,
-                    "hyperparameters": t.hyperparameters, "failure": t.failure} for t in trials],
+        "best_per_definition": best_per_definition,
+        "trials": [{"name": t.name, "definition": t.definition, "status": t.status, "objective": t.objective,
+                    "seconds": t.seconds, "hyperparameters": t.hyperparameters, "failure": t.failure} for t in trials],
         "trial_seconds": sum(t.seconds for t in trials),
-        "instance_count": int(job["ResourceConfig"].get("InstanceCount", 1)),
-        "instance_type": job["ResourceConfig"].get("InstanceType"),
-        "spot": bool(job.get("EnableManagedSpotTraining")),
+        "instance_count": int(first_job["ResourceConfig"].get("InstanceCount", 1)),
+        "instance_type": first_job["ResourceConfig"].get("InstanceType"),
+        "spot": bool(first_job.get("EnableManagedSpotTraining")),
     }
     return StepOutcome(properties, {}, detail)
 
 
-def _metric_regexes(step: str, job: dict, objective: str) -> dict[str, tuple[int, re.Pattern]]:
+def _metric_regexes(step: str, job: dict, objective: str, path: str) -> dict[str, tuple[int, re.Pattern]]:
     definitions = job.get("AlgorithmSpecification", {}).get("MetricDefinitions", [])
     compiled = {}
     for index, entry in enumerate(definitions):
         try:
             compiled[entry["Name"]] = (index, re.compile(entry["Regex"]))
         except re.error as exc:
-            field = f"{JOB_DEFINITION}.AlgorithmSpecification.MetricDefinitions[{index}].Regex"
+            field = f"{path}.AlgorithmSpecification.MetricDefinitions[{index}].Regex"
             raise PipelineError(f"regex does not compile: {exc}", step=step, field=field) from None
     if objective not in compiled:
         raise PipelineError(f"objective metric {objective!r} has no MetricDefinitions entry (defined:"
@@ -152,11 +223,11 @@ def _metric_regexes(step: str, job: dict, objective: str) -> dict[str, tuple[int
     return compiled
 
 
-def _download_channels(step: str, job: dict, ws: Workspace, target: Path) -> tuple[dict[str, Path], dict[str, str],
-                                                                                  set[str]]:
+def _download_channels(step: str, job: dict, ws: Workspace, target: Path,
+                       path: str) -> tuple[dict[str, Path], dict[str, str], set[str]]:
     channels, content_types, sharded = {}, {}, set()
     for index, channel in enumerate(job.get("InputDataConfig", [])):
-        field = f"{JOB_DEFINITION}.InputDataConfig[{index}]"
+        field = f"{path}.InputDataConfig[{index}]"
         source = channel.get("DataSource", {}).get("S3DataSource")
         if source is None or source.get("S3DataType", "S3Prefix") != "S3Prefix":
             raise PipelineError("only S3Prefix data sources are supported locally", step=step,
@@ -208,9 +279,10 @@ def host_channels(channels: dict[str, Path], sharded: set[str], hosts: int, root
     return layout
 
 
-def _script_mode(step: str, static: dict, channels: dict[str, Path], ws: Workspace, root: Path) -> tuple[str, Path]:
+def _script_mode(step: str, static: dict, channels: dict[str, Path], ws: Workspace, root: Path,
+                 path: str) -> tuple[str, Path]:
     """(entry point, unpacked source dir): what the training toolkit does with these two hyperparameters."""
-    field = f"{JOB_DEFINITION}.StaticHyperParameters"
+    field = f"{path}.StaticHyperParameters"
     program, submit = static.get("sagemaker_program"), static.get("sagemaker_submit_directory")
     if not program or not submit:
         raise PipelineError("the local runner runs script-mode training only: sagemaker_program and"
@@ -263,7 +335,7 @@ def _run_trial(trial: Trial, entry_point: str, source_dir: Path, layout: dict[st
 
 def _finish_trial(step: str, trial: Trial, result: local_runner.Result | None,
                   regexes: dict[str, tuple[int, re.Pattern]], objective: str, output_path: str,
-                  ws: Workspace) -> None:
+                  ws: Workspace, path: str) -> None:
     if result is None:
         return
     if result.returncode != 0:
@@ -282,7 +354,7 @@ def _finish_trial(step: str, trial: Trial, result: local_runner.Result | None,
         raise PipelineError(
             f"objective metric {objective!r}: regex {regex.pattern!r} matches nothing in the log of training"
             f" job {trial.name} (last line: {result.stdout.strip().splitlines()[-1:] or ['']})",
-            step=step, field=f"{JOB_DEFINITION}.AlgorithmSpecification.MetricDefinitions[{index}].Regex",
+            step=step, field=f"{path}.AlgorithmSpecification.MetricDefinitions[{index}].Regex",
         )
     trial.objective = trial.metrics[objective]
     trial.status = "Completed"
@@ -294,8 +366,10 @@ def _finish_trial(step: str, trial: Trial, result: local_runner.Result | None,
                                f"{job_output}/output.tar.gz")
 
 
-def _summary(trial: Trial, objective: dict, ws: Workspace) -> dict:
+def _summary(trial: Trial, objective: dict, ws: Workspace, tuning_name: str) -> dict:
     summary = {
+        **({"TrainingJobDefinitionName": trial.definition} if trial.definition else {}),
+        "TuningJobName": tuning_name,
         "TrainingJobName": trial.name,
         "TrainingJobArn": ws.arn("training-job", trial.name),
         "TrainingJobStatus": trial.status,

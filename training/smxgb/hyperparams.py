@@ -85,10 +85,18 @@ EVAL_METRICS = (
     "cox-nloglik", "gamma-deviance", "tweedie-nloglik", "aft-nloglik",
 )  # fmt: skip
 TREE_METHODS = ("auto", "exact", "approx", "hist")
+BOOSTING, FOREST = "boosting", "forest"
+APPROACHES = (BOOSTING, FOREST)
+#: A forest's settings when the job names none: XGBoost's random-forest recipe (one round, learning
+#: rate 1, a sample of rows per tree and of columns per split, so the trees differ).
+FOREST_DEFAULTS = {"num_round": 1, "eta": 1.0, "num_parallel_tree": 100, "subsample": 0.8, "colsample_bynode": 0.8}
 
 # Names and ranges as the built-in XGBoost algorithm documents them.
 SPEC: dict[str, Spec] = {
-    "num_round": _int(1, help="number of boosting rounds", required=True, xgboost=False),
+    "approach": _cat(*APPROACHES, default=BOOSTING, xgboost=False,
+                     help="boosting (rounds of trees, each fit to the last's errors) or forest (one round of "
+                          "num_parallel_tree independent trees on row and column samples: a random forest)"),
+    "num_round": _int(1, help="number of boosting rounds (forest: 1)", required=True, xgboost=False),
     "eta": _float(0, 1, help="step size shrinkage"),
     "gamma": _float(0, help="minimum loss reduction to split"),
     "max_depth": _int(0, help="maximum tree depth (0 = no limit, needs grow_policy=lossguide)"),
@@ -238,6 +246,35 @@ def _cross_checks(hps: dict[str, Any]) -> None:
         )
 
 
+def _forest_checks(hps: dict[str, Any]) -> None:
+    """A forest is one round of independent trees: settings that would make it something else are refused."""
+    fixed = {
+        "num_round": (1, "a forest is one round of num_parallel_tree trees; remove num_round (or set it to 1) and "
+                         "set the number of trees with num_parallel_tree"),
+        "eta": (1.0, "a forest averages its trees without shrinking them; remove eta (or set it to 1)"),
+    }
+    for name, (value, fix) in fixed.items():
+        if name in hps and hps[name] != value:
+            raise UserError(f"hyperparameter {name}={hps[name]:g} does not fit approach=forest: {fix}")
+    if "early_stopping_rounds" in hps:
+        raise UserError(
+            "hyperparameter early_stopping_rounds does not fit approach=forest: a forest trains one round, so "
+            "there is nothing to stop early; remove early_stopping_rounds"
+        )
+    if hps.get("num_parallel_tree") == 1:
+        raise UserError(
+            "hyperparameter num_parallel_tree=1 does not fit approach=forest: one tree is not a forest; set "
+            "num_parallel_tree >= 2 (100 by default)"
+        )
+    if hps.get("subsample", FOREST_DEFAULTS["subsample"]) == 1 and hps.get(
+        "colsample_bynode", FOREST_DEFAULTS["colsample_bynode"]
+    ) == 1:
+        raise UserError(
+            "hyperparameters subsample=1 and colsample_bynode=1 do not fit approach=forest: without row or column "
+            "sampling every tree is the same tree; set subsample < 1 or colsample_bynode < 1 (0.8 by default)"
+        )
+
+
 def parse(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validated, typed hyperparameters with defaults filled in."""
     hps: dict[str, Any] = {}
@@ -245,6 +282,9 @@ def parse(raw: Mapping[str, Any]) -> dict[str, Any]:
         if name.startswith(_RESERVED_PREFIXES):
             continue
         hps[name] = parse_value(name, value)
+    if hps.get("approach") == FOREST:
+        _forest_checks(hps)
+        hps = {**FOREST_DEFAULTS, **hps}
     missing = [n for n, s in SPEC.items() if s.required and n not in hps]
     if missing:
         raise UserError(

@@ -154,7 +154,11 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             test_metrics = _score_test(result.booster, test_channel, built, nthread, rule) if test_channel else {}
         finally:
             built.remove_cache()
+    # What evaluation needs to compare the approaches travels with the model itself, so the
+    # artifact of any trial says which approach made it and how it scored round by round.
+    outputs.describe_model(result.booster, hps["approach"], result.history)
     report = {
+        "approach": hps["approach"],
         "hyperparameters": hps,
         "final": outputs.final_metrics(result.history),
         "test": test_metrics,

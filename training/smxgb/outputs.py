@@ -36,6 +36,17 @@ def strip_feature_names(booster: xgb.Booster) -> xgb.Booster:
     return booster
 
 
+#: Booster attributes (saved inside the model file) that evaluation reads.
+APPROACH_ATTR = "approach"
+VALIDATION_HISTORY_ATTR = "validation_history"
+
+
+def describe_model(booster: xgb.Booster, approach: str, history: dict[str, dict[str, list[float]]]) -> None:
+    """Record the approach and the validation metrics of every round in the model's own attributes."""
+    validation = {metric: [float(v) for v in values] for metric, values in history.get("validation", {}).items()}
+    booster.set_attr(**{APPROACH_ATTR: approach, VALIDATION_HISTORY_ATTR: json.dumps(validation)})
+
+
 def save_model(booster: xgb.Booster, model_dir: Path) -> Path:
     strip_feature_names(booster)
     model_dir.mkdir(parents=True, exist_ok=True)
