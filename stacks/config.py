@@ -392,8 +392,63 @@ class PeopleConfig:
             )
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    """Production checks: the monitoring pipeline's schedule, its thresholds, the alarms and the
+    retraining they start (``stacks/monitoring_stack.py``)."""
+
+    #: EventBridge Scheduler expression (UTC) that starts the monitoring pipeline.
+    schedule: str = "cron(0 6 * * ? *)"
+    #: Hours of data capture each run reads before its start; match the schedule's period.
+    window_hours: int = 24
+    #: A feature drifts when its population stability index reaches this ...
+    psi_threshold: float = 0.1
+    #: ... and its KS p-value is below this over the number of features (Bonferroni).
+    ks_alpha: float = 0.05
+    #: Fewer scored rows than this give no drift verdict.
+    min_rows: int = 100
+    #: Alarm (and retrain) when a run finds at least this many drifted features.
+    drifted_features_alarm: int = 1
+    #: The production quality figure alarmed on (``quality_<metric>`` log lines of training/monitor.py) ...
+    quality_metric: str = "auc"
+    #: ... when it falls below this (for an error metric such as rmse: rises above it).
+    quality_alarm_threshold: float = 0.75
+    #: At most one retraining started by alarms per this many hours; later alarms are suppressed.
+    retrain_interval_hours: int = 24
+    #: Days the processing jobs' log group (monitoring figures included) keeps its events.
+    log_retention_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"(cron|rate)\(.+\)", self.schedule):
+            raise ConfigError(f"monitoring schedule {self.schedule!r} must be cron(...) or rate(...), as EventBridge"
+                              " Scheduler takes it, e.g. cron(0 6 * * ? *)")
+        if not 1 <= self.window_hours <= 24 * 31:
+            raise ConfigError(f"window_hours {self.window_hours} must be 1 to 744 (a month)")
+        if not 1 <= self.retrain_interval_hours <= 24 * 365:
+            raise ConfigError(f"retrain_interval_hours {self.retrain_interval_hours} must be 1 to 8760 (a year,"
+                              " the longest a Step Functions standard workflow keeps an item's lock meaningful)")
+        if self.quality_metric not in QUALITY_METRICS:
+            raise ConfigError(f"quality_metric {self.quality_metric!r} must be one of {sorted(QUALITY_METRICS)}")
+        if self.drifted_features_alarm < 1:
+            raise ConfigError("drifted_features_alarm must be at least 1")
+
+    @property
+    def quality_higher_is_better(self) -> bool:
+        return QUALITY_METRICS[self.quality_metric]
+
+
+#: Quality figures training/monitor.py publishes, and whether higher is better.
+QUALITY_METRICS = {"auc": True, "accuracy": True, "f1": True, "rmse": False, "mae": False}
+
 #: Key prefix in the model bucket that endpoints capture to and the hosting role may write.
 DATA_CAPTURE_PREFIX = "data-capture/"
+#: Key prefix in the model bucket that batch scoring writes ``<execution id>/`` folders under.
+BATCH_SCORING_PREFIX = "batch-scoring"
+#: Per endpoint under this prefix of the model bucket: ``baseline/`` (the served version's drift
+#: baseline) and ``ground-truth/`` (labels uploaded later, ``<row_id>,<label>`` CSV).
+MONITORING_PREFIX = "monitoring/"
+#: Reports of monitoring runs, ``<endpoint>/<execution id>/drift.json`` under this prefix.
+MONITORING_REPORTS_PREFIX = "monitoring-reports/"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -414,6 +469,7 @@ class PlatformConfig:
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     people: PeopleConfig = field(default_factory=PeopleConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     #: Cost-allocation tags on every resource, besides ``Project`` and
     #: ``Environment`` which every environment gets.
     tags: tuple[tuple[str, str], ...] = (("CostCenter", "ml-platform"),)
@@ -470,6 +526,22 @@ class PlatformConfig:
         """Where a real-time endpoint captures requests in the model bucket; SageMaker adds
         ``<endpoint>/<variant>/yyyy/mm/dd/hh/`` below it."""
         return f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}"
+
+    @property
+    def monitoring_pipeline_name(self) -> str:
+        return f"{self.prefix}-monitoring"
+
+    @property
+    def monitoring_uri(self) -> str:
+        """What every monitoring run downloads: the served version's baseline and the uploaded labels."""
+        return f"s3://{self.bucket_name('models')}/{MONITORING_PREFIX}{self.endpoint_name}/"
+
+    @property
+    def scored_data_uri(self) -> str:
+        """What the scheduled run reads as scored: the endpoint's capture (real-time) or batch scoring."""
+        if self.workloads.endpoint_mode == "real-time":
+            return f"s3://{self.bucket_name('models')}/{self.data_capture_prefix}/"
+        return f"s3://{self.bucket_name('models')}/{BATCH_SCORING_PREFIX}/"
 
     @property
     def model_package_group_name(self) -> str:

@@ -21,8 +21,9 @@ PLATFORM_ROLES = ("processing", "training", "hosting", "pipeline", "notebook")
 KEY_USERS = {
     "data": ("processing", "training", "notebook", "data-scientist"),
     "models": ("processing", "training", "hosting", "pipeline", "notebook", "data-scientist", "model-approver"),
-    # Only AWS services (logs, alarms, rules) use the logs key.
-    "logs": (),
+    # AWS services (logs, alarms, rules) use the logs key, and the retraining guard, which
+    # publishes its decisions to the alert topic encrypted with it.
+    "logs": ("retrain-guard",),
 }
 #: Roles that launch SageMaker work whose volumes SageMaker encrypts with a
 #: grant on the key (kms:GrantIsForAWSResource).

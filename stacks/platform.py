@@ -15,6 +15,7 @@ from stacks.access_stack import AccessStack
 from stacks.config import PlatformConfig
 from stacks.data_stack import DataStack
 from stacks.endpoint_stack import EndpointStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.notebook_stack import NotebookStack
 from stacks.people_stack import PeopleStack
@@ -32,6 +33,7 @@ class Platform:
     registry: RegistryStack | None = None
     endpoint: EndpointStack | None = None
     people: PeopleStack | None = None
+    monitoring: MonitoringStack | None = None
 
     @property
     def stacks(self) -> list[cdk.Stack]:
@@ -77,6 +79,18 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         access=access,
         alarm_topic=registry.topic,
     )
+    monitoring = unit(
+        MonitoringStack,
+        "monitoring",
+        "ML platform: scheduled production checks, alarms, guarded retraining, dashboard",
+        data=data,
+        access=access,
+        pipeline=pipeline,
+        # A literal ARN (the topic has a fixed name): no export from the registry stack.
+        alarm_topic_arn=config.arn("sns", f"{config.prefix}-alerts"),
+    )
+    # The alarms notify the registry's topic; the monitoring job runs the code asset the pipeline stack publishes.
+    monitoring.node.add_dependency(registry, pipeline)
 
     people = unit(
         PeopleStack,
@@ -95,6 +109,7 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         registry=registry,
         endpoint=endpoint,
         people=people,
+        monitoring=monitoring,
     )
     # Every role of every stack carries the boundary (the data stack creates it, and deploys first).
     boundary = iam.ManagedPolicy.from_managed_policy_arn(data, "BoundaryOfEveryRole", config.permissions_boundary_arn)

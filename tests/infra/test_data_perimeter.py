@@ -48,9 +48,12 @@ def test_each_key_admits_exactly_its_users(platform_templates: dict[str, dict], 
     assert (CONFIG.role_arn("hosting") in users) == (key == "models")
 
 
-def test_the_logs_key_admits_no_role_and_only_bound_services(platform_templates: dict[str, dict]) -> None:
+def test_the_logs_key_admits_only_the_retraining_guard_and_bound_services(platform_templates: dict[str, dict]) -> None:
+    # The guard publishes its decisions to the alert topic, which the logs key encrypts; no job role uses it.
     statements = _key_policy(platform_templates, "logs")
-    assert "KeyUseByPlatformRoles" not in {s["Sid"] for s in statements}
+    (use,) = [s for s in statements if s["Sid"] == "KeyUseByPlatformRoles"]
+    assert sorted(use["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == sorted(
+        [CONFIG.role_arn("retrain-guard"), CONFIG.break_glass_role_arn])
     for statement in statements:
         if "Service" in statement["Principal"]:
             assert statement["Condition"], statement["Sid"]

@@ -62,6 +62,9 @@ def test_the_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path) -> None:
         assert f"drifted: {feature}: PSI" in out
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert "Retrained on drift: model package version 2 (PendingManualApproval)" in words
+    # the monitoring pipeline ran both branches, and the guard let one alarm through and suppressed the next
+    assert "PublishBaseline: Succeeded" in out and "Monitor: Succeeded" in out
+    assert "Retraining guard: drift alarm -> started; the same alarm 10 min later -> suppressed" in words
     assert "'RetrainReason': 'drift'" in out
     assert "Pipeline mlp-dev-xgboost-training" in out and ": Succeeded in" in out
     assert "Sample predictions" in out and "Estimated AWS cost of this run: $" in out

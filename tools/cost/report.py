@@ -106,8 +106,9 @@ def environment_cost(env: str, *, processing_minutes: float = 5.0, trial_minutes
     prices = prices_for(region)
     with tempfile.TemporaryDirectory(prefix="mlp-cost-") as tmp:
         templates = synthesize(env, Path(tmp))
-        pipeline_stack = next(name for name, t in templates.items()
-                              if any(r["Type"] == PIPELINE_TYPE for r in t["Resources"].values()))
+        # The training pipeline's stack (the monitoring stack holds a pipeline too).
+        pipeline_stack = next(name for name, t in templates.items() if name == load(env).stack_name("pipeline")
+                              and any(r["Type"] == PIPELINE_TYPE for r in t["Resources"].values()))
         # Without a CloudFormation client ARNs become placeholders: prices need none.
         definition = load_pipeline(Path(tmp) / f"{pipeline_stack}.template.json").definition
     return EnvironmentCost(

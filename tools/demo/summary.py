@@ -11,7 +11,8 @@ def _table(rows: list[list[str]], indent: str = "  ") -> str:
 
 
 def render(execution, *, predictions: list[tuple[int, float]], registered: dict, costs: list[JobCost],
-           timings: list[tuple[str, float, str]], drift=None, retrained: dict | None = None) -> str:
+           timings: list[tuple[str, float, str]], drift=None, retrained: dict | None = None,
+           guard: list[str] | None = None) -> str:
     out = [f"Pipeline {execution.pipeline_name}, execution {execution.execution_id}: {execution.status}"
            f" in {execution.seconds:.1f}s", "", "Steps"]
     out.append(_table([["step", "type", "status", "seconds"]] + [
@@ -49,6 +50,9 @@ def render(execution, *, predictions: list[tuple[int, float]], registered: dict,
              "yes" if f["drifted"] else "no"] for f in rows]))
         if drift.plot:
             out.append(f"  plot: {drift.plot}")
+    if guard:
+        out.append("Retraining guard: drift alarm -> " + guard[0]
+                   + "".join(f"; the same alarm 10 min later -> {verdict}" for verdict in guard[1:]))
     if retrained:
         out.append(f"Retrained on drift: model package version {retrained['version']}"
                    f" ({retrained['approval']}), {retrained['metadata']}")
