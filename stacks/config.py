@@ -33,7 +33,7 @@ AWS_REGIONS: tuple[str, ...] = (
 )
 
 #: The context keys ``app.py`` reads (``cdk synth -c KEY=VALUE``); CDK's own keys contain ``:``.
-CONTEXT_KEYS = ("env", "account", "region", "model_package_version")
+CONTEXT_KEYS = ("env", "account", "region", "model_package_version", "delivery")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -595,6 +595,55 @@ class PlatformConfig:
         return f"MlPlatform-{self.name}-{unit}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeliveryConfig:
+    """CD for the platform itself: the CDK Pipelines stack of ``cdk synth -c delivery=true``.
+
+    The pipeline lives in ``account`` (a tooling account, or dev's) and deploys
+    ``dev``, then, after a manual approval, ``prod``, each into its account
+    below (the same account or separate ones). Another account
+    must trust this one: ``cdk bootstrap aws://<target>/<region> --trust <account>
+    --cloudformation-execution-policies <policy ARN>``. Accounts are fields, not
+    context: the pipeline deploys what the reviewed configuration names.
+    """
+
+    #: Account and region of the pipeline itself.
+    account: str = PLACEHOLDER_ACCOUNT
+    region: str = "us-east-1"
+    #: AWS CodeConnections connection (GitHub, GitLab or Bitbucket), created and
+    #: authorised once in the console; the placeholder deploys nowhere.
+    connection_arn: str = (
+        f"arn:aws:codeconnections:us-east-1:{PLACEHOLDER_ACCOUNT}:connection/00000000-0000-0000-0000-000000000000"
+    )
+    #: ``owner/name`` of the repository the connection reads, and its branch.
+    repository: str = "example-org/sagemaker-ml-platform"
+    branch: str = "main"
+    #: Read the source from this CodeCommit repository instead of the connection
+    #: (CodeCommit's onboarding of new customers has been restricted at times).
+    codecommit_repository: str | None = None
+    #: Accounts of the environments the pipeline deploys (dev first, prod after approval).
+    dev_account: str = PLACEHOLDER_ACCOUNT
+    prod_account: str = PLACEHOLDER_ACCOUNT
+
+    def __post_init__(self) -> None:
+        for name in ("account", "dev_account", "prod_account"):
+            if not re.fullmatch(r"\d{12}", getattr(self, name)):
+                raise ConfigError(f"DeliveryConfig.{name} {getattr(self, name)!r} must be a 12-digit AWS account ID")
+        if not re.fullmatch(r"arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+",
+                            self.connection_arn):
+            raise ConfigError(f"DeliveryConfig.connection_arn {self.connection_arn!r} is no CodeConnections ARN"
+                              " (arn:aws:codeconnections:<region>:<account>:connection/<id>)")
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", self.repository):
+            raise ConfigError(f"DeliveryConfig.repository {self.repository!r} must be owner/name")
+
+    @property
+    def cross_account(self) -> bool:
+        return len({self.account, self.dev_account, self.prod_account}) > 1
+
+
+DELIVERY = DeliveryConfig()
+
+
 def _zones(region: str, count: int) -> tuple[str, ...]:
     return tuple(f"{region}{letter}" for letter in "abc"[:count])
 
@@ -676,6 +725,21 @@ def from_context(context: Mapping[str, object]) -> PlatformConfig:
             )
         config = replace(config, workloads=replace(config.workloads, model_package_version=int(str(version))))
     return config
+
+
+def delivery_from_context(context: Mapping[str, object]) -> bool:
+    """``-c delivery=true``: synthesize the delivery pipeline (stacks/delivery_stack.py) instead of one environment."""
+    value = context.get("delivery")
+    if value in (None, "", False, "false"):
+        return False
+    if value in (True, "true"):
+        return True
+    raise ConfigError(f"context delivery={value!r} must be true or false: -c delivery=true")
+
+
+def delivery_environments(delivery: DeliveryConfig) -> tuple[PlatformConfig, PlatformConfig]:
+    """The dev and prod the pipeline deploys, in the accounts ``delivery`` names."""
+    return load("dev", account=delivery.dev_account), load("prod", account=delivery.prod_account)
 
 
 def _text(context: Mapping[str, object], key: str) -> str | None:

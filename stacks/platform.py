@@ -44,7 +44,9 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
     env = cdk.Environment(account=config.account, region=config.region)
 
     def unit(cls, name: str, description: str, **kwargs):
-        return cls(app, config.stack_name(name), config=config, env=env, description=description, **kwargs)
+        # stack_name explicit: inside the delivery pipeline's stages the names stay MlPlatform-<env>-<unit>.
+        return cls(app, config.stack_name(name), stack_name=config.stack_name(name), config=config, env=env,
+                   description=description, **kwargs)
 
     data = unit(DataStack, "data", "ML platform: KMS keys and S3 buckets (retained on delete)")
     network = unit(
