@@ -304,6 +304,94 @@ class PipelineConfig:
                 )
 
 
+#: The personas of the people stack (``stacks/people_stack.py``): one role, one
+#: customer-managed policy and one IAM group each, named ``<prefix>-<persona>``.
+PERSONAS = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")
+#: The tag naming the person a notebook belongs to; only they may open it.
+WORKBENCH_OWNER_TAG = "owner"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeopleConfig:
+    """How people get in: IAM groups with MFA (default), or federation when an identity source is named.
+
+    Every person assumes one persona role (``stacks/people_stack.py``); no IAM
+    user or access key is part of the templates. Add a person to the group
+    ``<prefix>-<persona>`` (IAM users, MFA required), or switch to federation by
+    naming exactly one identity source below.
+    """
+
+    #: Longest MFA sign-in a group member may assume a persona with, in seconds
+    #: (``aws:MultiFactorAuthAge``); 1 hour by default.
+    mfa_max_age_seconds: int = 3600
+    #: Length of a persona session; the platform administrator's is always 1 hour.
+    session_hours: int = 4
+    #: ARN of an IAM SAML provider (``arn:aws:iam::<account>:saml-provider/<name>``) or OIDC
+    #: provider (``...:oidc-provider/<host>``): the personas then trust it instead of the groups.
+    identity_provider_arn: str = ""
+    #: Audience (client ID) the OIDC provider's tokens carry; required with an OIDC provider.
+    oidc_audience: str = ""
+    #: ARN of an IAM Identity Center instance (``arn:aws:sso:::instance/ssoins-...``): the personas
+    #: then trust the roles of the permission sets named ``<prefix>-<persona>`` in this account.
+    identity_center_instance_arn: str = ""
+    #: The person (IAM user name, or the source identity the identity provider sets)
+    #: whose notebook the workbench is: only that data scientist may open it.
+    workbench_owner: str = ""
+    #: Networks the workbench may be opened from (``aws:SourceIp`` CIDRs, e.g. the office);
+    #: empty: any network, still only by its owner.
+    workbench_source_cidrs: tuple[str, ...] = ()
+    #: VPC endpoints (``vpce-...``) of the SageMaker API the workbench may be opened
+    #: through (``aws:SourceVpce``); empty: no endpoint restriction.
+    workbench_source_vpce_ids: tuple[str, ...] = ()
+
+    @property
+    def federation(self) -> str:
+        """``groups`` (IAM users in groups, MFA), ``saml``, ``oidc`` or ``identity-center``."""
+        if self.identity_center_instance_arn:
+            return "identity-center"
+        if ":saml-provider/" in self.identity_provider_arn:
+            return "saml"
+        if ":oidc-provider/" in self.identity_provider_arn:
+            return "oidc"
+        return "groups"
+
+    def validate(self, account: str) -> None:
+        if self.identity_provider_arn and self.identity_center_instance_arn:
+            raise ConfigError(
+                "PeopleConfig names both identity_provider_arn and identity_center_instance_arn;"
+                " keep one identity source"
+            )
+        if self.identity_provider_arn and not re.fullmatch(
+            rf"arn:aws:iam::{account}:(saml-provider/[\w.-]+|oidc-provider/[\w./-]+)", self.identity_provider_arn
+        ):
+            raise ConfigError(
+                f"identity_provider_arn {self.identity_provider_arn!r} must be a SAML or OIDC provider of account"
+                f" {account}: arn:aws:iam::{account}:saml-provider/<name> or ...:oidc-provider/<host>"
+            )
+        if self.federation == "oidc" and not self.oidc_audience:
+            raise ConfigError(
+                "an OIDC identity provider needs PeopleConfig.oidc_audience (the client ID of its tokens)"
+            )
+        if self.identity_center_instance_arn and not re.fullmatch(
+            r"arn:aws:sso:::instance/ssoins-[0-9a-f]{16}", self.identity_center_instance_arn
+        ):
+            raise ConfigError(
+                f"identity_center_instance_arn {self.identity_center_instance_arn!r} must look like"
+                " arn:aws:sso:::instance/ssoins-<16 hex digits>"
+            )
+        if not 900 <= self.mfa_max_age_seconds <= 43200:
+            raise ConfigError(
+                f"mfa_max_age_seconds={self.mfa_max_age_seconds} must be 900-43200 (15 minutes to 12 hours)"
+            )
+        if not 1 <= self.session_hours <= 12:
+            raise ConfigError(f"session_hours={self.session_hours} must be 1-12 (IAM's limits on a role session)")
+        if self.workbench_owner and not re.fullmatch(r"[\w+=,.@-]{2,64}", self.workbench_owner):
+            raise ConfigError(
+                f"workbench_owner {self.workbench_owner!r} must be an IAM user name or source identity"
+                " (2-64 letters, digits or +=,.@_-)"
+            )
+
+
 @dataclass(frozen=True, kw_only=True)
 class MonitoringConfig:
     """Production checks: the monitoring pipeline's schedule, its thresholds, the alarms and the
@@ -380,6 +468,7 @@ class PlatformConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    people: PeopleConfig = field(default_factory=PeopleConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     #: Cost-allocation tags on every resource, besides ``Project`` and
     #: ``Environment`` which every environment gets.
@@ -410,6 +499,7 @@ class PlatformConfig:
                 f"jobs_in_vpc needs the interface endpoints {sorted(missing)}: a job in the VPC sends its logs and"
                 " metrics through its network interface; add them to NetworkConfig.interface_endpoints"
             )
+        self.people.validate(self.account)
         zones = self.network.availability_zones
         if not zones or any(not z.startswith(self.region) for z in zones):
             raise ConfigError(
@@ -484,6 +574,12 @@ class PlatformConfig:
     @property
     def break_glass_role_arn(self) -> str:
         return self.perimeter.break_glass_role_arn or self.role_arn("break-glass")
+
+    @property
+    def permissions_boundary_arn(self) -> str:
+        """The boundary every role of the platform carries (``constructs/permissions_boundary.py``);
+        a fixed name, so that every stack names it without a cross-stack reference."""
+        return self.arn("iam", f"policy/{self.prefix}-permissions-boundary")
 
     @property
     def deployer_role_arn(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 
 from stacks.access_stack import AccessStack
 from stacks.config import PlatformConfig
@@ -17,6 +18,7 @@ from stacks.endpoint_stack import EndpointStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.notebook_stack import NotebookStack
+from stacks.people_stack import PeopleStack
 from stacks.pipeline_stack import PipelineStack
 from stacks.registry_stack import RegistryStack
 
@@ -30,6 +32,7 @@ class Platform:
     notebook: NotebookStack | None = None
     registry: RegistryStack | None = None
     endpoint: EndpointStack | None = None
+    people: PeopleStack | None = None
     monitoring: MonitoringStack | None = None
 
     @property
@@ -91,6 +94,14 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
     # The alarms notify the registry's topic; the monitoring job runs the code asset the pipeline stack publishes.
     monitoring.node.add_dependency(registry, pipeline)
 
+    people = unit(
+        PeopleStack,
+        "people",
+        "ML platform: persona roles, their groups or federated trust, separation of duties",
+        data=data,
+        access=access,
+    )
+
     platform = Platform(
         data=data,
         network=network,
@@ -99,8 +110,13 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         notebook=notebook,
         registry=registry,
         endpoint=endpoint,
+        people=people,
         monitoring=monitoring,
     )
+    # Every role of every stack carries the boundary (the data stack creates it, and deploys first).
+    boundary = iam.ManagedPolicy.from_managed_policy_arn(data, "BoundaryOfEveryRole", config.permissions_boundary_arn)
+    for stack in platform.stacks:
+        iam.PermissionsBoundary.of(stack).apply(boundary)
     # Cost-allocation tags: the budget selects this environment's costs by "Environment".
     for key, value in (("Project", config.project), ("Environment", config.name), *config.tags):
         cdk.Tags.of(app).add(key, value)

@@ -30,6 +30,7 @@ from stacks.config import BATCH_SCORING_PREFIX, MONITORING_PREFIX, MONITORING_RE
 from stacks.images import repository_arn, xgboost_image_uri
 from tools.iam_evaluator.decide import ContextValue, Decision, Request, decide_all
 from tools.iam_evaluator.perimeter import PEOPLE, perimeter_cases
+from tools.iam_evaluator.personas import persona_cases
 from tools.iam_evaluator.policies import NamedPolicy, PlatformPolicies
 
 ALLOW, DENY = "allow", "deny"
@@ -507,7 +508,8 @@ def platform_cases(policies: PlatformPolicies, config: PlatformConfig) -> list[C
     """The whole contract of one environment."""
     p = _Platform(policies, config)
     return [*_processing(p), *_training(p), *_hosting(p), *_pipeline(p), *_notebook(p), *_monitoring(p), *_trust(p),
-            *_services(p), *perimeter_cases(p, Case, ALLOW, DENY, FOREIGN_ACCOUNT)]
+            *_services(p), *perimeter_cases(p, Case, ALLOW, DENY, FOREIGN_ACCOUNT),
+            *persona_cases(p, Case, ALLOW, DENY, policies.groups)]
 
 
 def image_repository_policy(repository: str) -> NamedPolicy:
