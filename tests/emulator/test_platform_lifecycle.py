@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 CONFIG = ENVIRONMENTS["dev"]
 STACKS = [CONFIG.stack_name(unit) for unit in ("data", "network", "access", "registry", "notebook", "pipeline",
-                                               "endpoint")]
+                                               "endpoint", "monitoring", "people")]
 
 
 @pytest.fixture(scope="module")
@@ -64,18 +64,60 @@ def test_buckets_keys_and_network_exist_with_their_settings(deployed) -> None:
     assert len(endpoints) == 1 + len(WORKBENCH_ENDPOINTS)
 
 
+def test_the_guard_decides_on_the_deployed_lock_table(deployed) -> None:
+    # GIVEN the monitoring stack's lock table and state machine as CloudFormation created them
+    from stacks.retrain_guard import LOCK_CONDITION
+    from tools.retrain_guard import decide
+
+    emu, _ = deployed
+    dynamodb = emu.client("dynamodb")
+    table = f"{CONFIG.prefix}-retrain-lock"
+    assert dynamodb.describe_table(TableName=table)["Table"]["KeySchema"] == [
+        {"AttributeName": "LockId", "KeyType": "HASH"}]
+    machines = emu.client("stepfunctions").list_state_machines()["stateMachines"]
+    (machine,) = [m for m in machines if m["name"] == f"{CONFIG.prefix}-retrain-guard"]
+    definition = emu.client("stepfunctions").describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+    assert LOCK_CONDITION in definition["definition"]
+    # WHEN two alarms come an hour apart THEN the second is suppressed by the deployed table
+    started: list = []
+
+    def alarm(now: int):
+        return decide(dynamodb, table, reason="drift", alarm="a", now=now, interval_hours=24, holder=str(now),
+                      pipeline=CONFIG.pipeline_name, start=started.append, notify=lambda _: None).verdict
+
+    assert [alarm(1_796_000_000), alarm(1_796_003_600)] == ["started", "suppressed"]
+    assert started == ["drift"]
+
+
 def test_roles_have_only_their_own_customer_managed_policy(deployed) -> None:
     emu, _ = deployed
     iam = emu.client("iam")
-    # Platform roles have fixed names (the data perimeter names them): the seven
-    # machine roles, the key administrator and the break-glass role.
+    # Platform roles have fixed names (the data perimeter names them): the five
+    # machine roles, the two batch-scoring roles, the monitoring stack's schedule,
+    # rule and guard roles, the key administrator, the break-glass role and the five personas.
     roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{CONFIG.prefix}-")]
-    assert len(roles) == 9
+    assert len(roles) == 17
     for role in roles:
         attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
         assert len(attached) == 1
         assert ":aws:policy/" not in attached[0]["PolicyArn"], "no AWS managed policies"
         assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
+        # every one under the permissions boundary, which exists
+        boundary = iam.get_role(RoleName=role["RoleName"])["Role"]["PermissionsBoundary"]
+        assert boundary["PermissionsBoundaryArn"] == CONFIG.permissions_boundary_arn
+    assert iam.get_policy(PolicyArn=CONFIG.permissions_boundary_arn)["Policy"]["AttachmentCount"] == 0
+
+
+def test_each_persona_has_a_group_with_one_policy_and_no_member(deployed) -> None:
+    from stacks.config import PERSONAS
+
+    emu, _ = deployed
+    iam = emu.client("iam")
+    for persona in PERSONAS:
+        group = iam.get_group(GroupName=CONFIG.role_name(persona))
+        assert group["Users"] == []
+        assert len(iam.list_attached_group_policies(GroupName=CONFIG.role_name(persona))["AttachedPolicies"]) == 1
+    assert iam.list_users()["Users"] == []
 
 
 def test_sagemaker_resources_exist(deployed) -> None:
@@ -115,3 +157,4 @@ def test_update_then_destroy_keeps_data_buckets_objects_and_keys(deployed) -> No
     platform_keys = [k for k in keys if k.get("Description", "").startswith("ML platform")]
     assert len(platform_keys) == 3
     assert all(k["KeyState"] == "Enabled" for k in platform_keys)
+

@@ -64,6 +64,9 @@ def test_the_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path) -> None:
         assert f"drifted: {feature}: PSI" in out
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert "Retrained on drift: model package version 2 (PendingManualApproval)" in words
+    # the monitoring pipeline ran both branches, and the guard let one alarm through and suppressed the next
+    assert "PublishBaseline: Succeeded" in out and "Monitor: Succeeded" in out
+    assert "Retraining guard: drift alarm -> started; the same alarm 10 min later -> suppressed" in words
     assert "'RetrainReason': 'drift'" in out
     assert "Pipeline mlp-dev-xgboost-training" in out and ": Succeeded in" in out
     assert "Sample predictions" in out and "Estimated AWS cost of this run: $" in out
@@ -73,3 +76,10 @@ def test_the_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path) -> None:
     assert re.search(r"^\[ *[\d.]+s\]   row-00001,[^,]+,[^,]+,\.\.\.\(26 more\)\.\.\.,[^,]+,[^,]+,[\d.e-]+$", out, re.M)
     assert "MlPlatform-dev-batch: 1 resource gap(s)" in out  # the pipeline, which moto skips
     assert "MlPlatform-dev-pipeline: 1 resource gap(s)" in out  # the emulator's own report is shown
+    # AND the approaches are compared, the one chosen is named, the plots are written and named, and the
+    # registered version carries the model card
+    assert "| approach | test auc | train auc | validation auc | gap |" in out
+    assert "| baseline | 0.5000 |" in out and "approach chosen: " in out
+    for name in ("roc.png", "precision_recall.png", "feature_importance.png", "validation_curve.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG") and str(tmp_path / name) in out
+    assert "model card (PendingReview): approach " in out

@@ -80,3 +80,47 @@ def test_bad_input_ends_in_one_failure_line_and_exit_2(job, capsys, setup, extra
     assert "Traceback" not in err
     assert re.search(message, err.strip().splitlines()[-1])
     assert not (tmp_path / "out").exists()
+
+
+def test_quality_joins_labels_by_inference_id_and_reads_only_the_window(job, capsys):
+    # GIVEN capture in two hour folders, the responses' scores, and labels for the rows of the later hour
+    tmp_path, rng = job
+    labels = rng.integers(0, 2, 400)
+    for hour, rows in (("05", range(0, 200)), ("09", range(200, 400))):
+        folder = tmp_path / "capture" / "2026" / "12" / "02" / hour
+        folder.mkdir(parents=True)
+        lines = [capture.capture_record(",".join(f"{v:.4g}" for v in rng.normal(0, 1, 3)), event_id=f"e{i}",
+                                        inference_id=f"inf-{i}", output=f"{0.8 * labels[i] + 0.1:.2f}")
+                 for i in rows]
+        (folder / "a.jsonl").write_text("\n".join(lines) + "\n")
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    (truth / "labels.csv").write_text("row_id,label\n" + "".join(f"inf-{i},{labels[i]}\n" for i in range(400)))
+    # WHEN the run covers the 3 hours before 10:30 (09:00 is in, 05:00 is not)
+    monitor.main(_args(tmp_path, "--ground-truth-dir", str(truth), "--window-end", "2026-12-02T10:30:00Z",
+                       "--window-hours", "3", "--min-rows", "10"))
+    # THEN only the window's rows count, and their quality comes from the joined labels
+    report = json.loads((tmp_path / "out" / monitor.DRIFT_REPORT_NAME).read_text())
+    assert report["rows"] == 200
+    assert report["quality"]["labelled_rows"] == 200
+    assert report["quality"]["metrics"]["auc"] == 1.0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert {m[monitor.METRIC_LOG_KEY]: m["value"] for m in lines}["quality_auc"] == 1.0
+
+
+def test_publish_checks_and_copies_the_baseline(job):
+    tmp_path, _ = job
+    monitor.main(["--publish-baseline", str(tmp_path / "baseline" / monitor.BASELINE_NAME), "--output-dir",
+                  str(tmp_path / "published"), "--failure-dir", str(tmp_path / "failure")])
+    assert drift.Baseline.read(tmp_path / "published" / monitor.BASELINE_NAME).features[1].name == "dose"
+
+
+def test_bad_ground_truth_ends_in_one_line(job, capsys):
+    tmp_path, rng = job
+    _write_capture(tmp_path / "capture", rng.normal(0, 1, (10, 3)))
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "truth" / "x.csv").write_text("req-1,1\nreq-2,yes\n")
+    with pytest.raises(SystemExit) as exit_info:
+        monitor.main(_args(tmp_path, "--ground-truth-dir", str(tmp_path / "truth")))
+    assert exit_info.value.code == 2
+    assert re.search(r"^FAILURE: .*x.csv: label 'yes' is not a number", capsys.readouterr().err.splitlines()[-1])

@@ -23,6 +23,12 @@ FREE_WHILE_IDLE = {
     "AWS::SageMaker::ModelPackageGroup": "no charge",
     "AWS::SNS::Topic": "billed per message",
     "AWS::Events::Rule": "AWS service events are free",
+    "AWS::DynamoDB::Table": "on demand: billed per request and stored byte (one lock item)",
+    "AWS::StepFunctions::StateMachine": "billed per state transition (a few per alarm)",
+    "AWS::Scheduler::Schedule": "billed per invocation, the first 14 million a month free",
+    "AWS::Logs::LogGroup": "billed per GB ingested and stored",
+    "AWS::Logs::MetricFilter": "no charge; its metrics are billed for the hours runs publish them",
+    "AWS::CloudWatch::Dashboard": "the first three of an account are free, $3 a month each after",
 }
 
 

@@ -107,7 +107,8 @@ def environment_cost(env: str, *, processing_minutes: float = 5.0, trial_minutes
     prices = prices_for(region)
     with tempfile.TemporaryDirectory(prefix="mlp-cost-") as tmp:
         templates = synthesize(env, Path(tmp))
-        # The training pipeline's run (the batch-scoring pipeline's cost is its transform instances' time).
+        # The training pipeline's run (the monitoring and batch-scoring stacks hold
+        # pipelines too; batch scoring costs its transform instances' time).
         pipeline_stack = config.stack_name("pipeline")
         # Without a CloudFormation client ARNs become placeholders: prices need none.
         definition = load_pipeline(Path(tmp) / f"{pipeline_stack}.template.json").definition

@@ -4,9 +4,10 @@ synth (every cdk-nag pack) -> emulator -> bootstrap -> deploy every stack ->
 breast-cancer CSV into the raw bucket -> the synthesized pipeline run locally
 with its data in the emulator's S3 -> model registered, approved, served ->
 the batch-scoring pipeline scores the data set with the approved version (row ids kept) ->
-shifted traffic captured as the endpoint would -> the monitoring job compares it
-with the version's drift baseline (plot in demo-output/drift.png) -> drift
-starts the pipeline again (RetrainReason=drift) -> version 2 registered ->
+shifted traffic captured as the endpoint would -> the monitoring pipeline publishes
+the version's drift baseline and compares the capture with it (plot in
+demo-output/drift.png) -> the retraining guard lets the drift alarm start the
+pipeline again (RetrainReason=drift) and suppresses a second alarm -> version 2 registered ->
 summary -> destroy (always) -> data buckets checked to survive.
 
 Errors follow tools.cli: a bad option is one line and exit 2 before anything starts; a failing
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from stacks.config import ENVIRONMENTS
 from tools import cli, synth_report
-from tools.demo import batch, cycle, summary
+from tools.demo import approaches, batch, cycle, summary
 from tools.demo.cost import execution_costs
 from tools.demo.phases import DemoError, Phases
 from tools.emulator import Emulator, format_report
@@ -148,6 +149,7 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
     sm = emu.client("sagemaker")
     with phases.phase("pipeline (local run, data in the emulator's S3)"):
         state["cloudformation"] = emu.client("cloudformation")
+        state["dynamodb"] = emu.client("dynamodb")
         try:
             state["execution"] = _run_pipeline(args, state, storage, sm, scratch / "run", phases)
         except PipelineError as exc:
@@ -167,6 +169,16 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
         labels = [int(float(r.split(",", 1)[0])) for r in rows]
         body, _ = predict_csv(model_url, "\n".join(r.split(",", 1)[1] for r in rows), storage=storage)
         state["predictions"] = list(zip(labels, (float(v) for v in body.decode().split()), strict=True))
+    with phases.phase("the approaches compared (evaluation report, plots, model card)"):
+        state["comparison"] = comparison = approaches.fetch(storage, execution, args.plot.parent)
+        for line in approaches.table(comparison).splitlines():
+            phases.log(line)
+        phases.log(f"approach chosen: {comparison['verdict']['winner']}: {comparison['sentence']}")
+        phases.log("plots: " + ", ".join(comparison["plot_files"]))
+        line = approaches.card_summary(sm.describe_model_package(ModelPackageName=arn))
+        if not line:
+            raise DemoError(f"version {register.detail['version']} has no model card in the registry")
+        phases.log(f"version {register.detail['version']}: {line}")
     with phases.phase("batch scoring (approved version, local transform)"):
         import numpy as np
 
@@ -184,6 +196,18 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
         for line in scored.sample:
             phases.log(f"  {batch.abbreviated(line)}")
     _close_the_cycle(scratch, args, phases, state, storage, sm, data, register.detail, model_url, execution)
+
+
+def _run_monitoring(state: dict, storage: S3Storage, sm, scratch: Path, phases: Phases):
+    """``run(parameters, name)`` for the deployed monitoring pipeline, run locally."""
+
+    def run(parameters: dict, name: str):
+        return run_pipeline(
+            state["assembly"] / f"{CONFIG.stack_name('monitoring')}.template.json", storage=storage,
+            cloudformation=state["cloudformation"], sagemaker=sm, options=RunOptions(parameters=parameters),
+            work_dir=scratch / name, account=CONFIG.account, region=CONFIG.region, log=phases.log)
+
+    return run
 
 
 def _run_pipeline(args: argparse.Namespace, state: dict, storage: S3Storage, sm, work_dir: Path, phases: Phases,
@@ -214,11 +238,15 @@ def _close_the_cycle(scratch: Path, args: argparse.Namespace, phases: Phases, st
                    " training standard deviation (a recalibrated sensor, say)")
         capture_uri = cycle.capture(CONFIG, storage, model_url, production)
         phases.log(f"data capture: {capture_uri}")
-    with phases.phase("drift check (monitoring job, local)"):
+    with phases.phase("monitoring pipeline: publish the baseline, check the capture (local)"):
         train_uri = execution.step("Preprocess").detail["outputs"]["train"]["objects"][0]
         training = np.loadtxt(storage.read(train_uri).decode().splitlines(), delimiter=",")[:, 1:]
-        result = cycle.check(storage, baseline_uri, capture_uri, scratch / "monitor", plot_to=args.plot,
-                             training=training, production=production)
+        try:
+            result = cycle.monitoring_run(_run_monitoring(state, storage, sm, scratch, phases), storage, CONFIG,
+                                          baseline_uri, capture_uri, plot_to=args.plot, training=training,
+                                          production=production)
+        except PipelineError as exc:
+            raise DemoError(f"monitoring: {exc}") from None
         state["drift"] = result
         for feature in result.report["features"]:
             if feature["drifted"]:
@@ -226,16 +254,41 @@ def _close_the_cycle(scratch: Path, args: argparse.Namespace, phases: Phases, st
                            f" KS {feature['ks_statistic']:.2f} (p {feature['ks_p_value']:.1e})")
         phases.log(f"plot: {result.plot}")
     if not result.drifted:
-        phases.log("no feature drifted: no retraining")
+        phases.log("no feature drifted: the drift alarm stays OK, no retraining")
+        return
+    started: list[str] = []
+    with phases.phase("drift alarm -> retraining guard (DynamoDB lock in the emulator)"):
+        state["guard"] = _guard(state["dynamodb"], phases, started)
+    if not started:
         return
     with phases.phase("retraining started by drift (RetrainReason=drift)"):
         try:
-            again = _run_pipeline(args, state, storage, sm, scratch / "retrain", phases, reason="drift")
+            again = _run_pipeline(args, state, storage, sm, scratch / "retrain", phases, reason=started[0])
         except PipelineError as exc:
             raise DemoError(f"retraining: {exc}") from None
         state["retrained"] = next(s.detail for s in again.steps if s.type == "RegisterModel"
                                   and s.status == "Succeeded")
         phases.log(f"version {state['retrained']['version']} registered, metadata {state['retrained']['metadata']}")
+
+
+def _guard(dynamodb, phases: Phases, started: list) -> list[str]:
+    """The drift alarm, and the same alarm flapping ten minutes later, through the guard's decision."""
+    import time
+
+    from tools.retrain_guard import decide
+
+    m = CONFIG.monitoring
+    alarm = f"{CONFIG.prefix}-monitoring-drift"
+    now = int(time.time())
+    decisions = []
+    for offset in (0, 600):
+        decision = decide(dynamodb, f"{CONFIG.prefix}-retrain-lock", reason="drift", alarm=alarm, now=now + offset,
+                          interval_hours=m.retrain_interval_hours, holder=f"demo-{now + offset}",
+                          pipeline=CONFIG.pipeline_name, start=started.append,
+                          notify=lambda text: phases.log(f"alert topic: {text}"))
+        decisions.append(decision.verdict)
+        phases.log(f"alarm at +{offset // 60} min: retraining {decision.verdict}")
+    return decisions
 
 
 def _teardown(emu: Emulator, phases: Phases, state: dict) -> None:
@@ -278,7 +331,9 @@ def _print_summary(phases: Phases, state: dict) -> None:
         costs = []
     print(summary.render(execution, predictions=state.get("predictions", []), registered=state.get("registered", {}),
                          costs=costs, timings=phases.timings, drift=state.get("drift"),
-                         retrained=state.get("retrained")))
+                         retrained=state.get("retrained"), guard=state.get("guard"),
+                         comparison=state.get("comparison"),
+                         comparison_table=approaches.table(state["comparison"]) if state.get("comparison") else ""))
 
 
 if __name__ == "__main__":

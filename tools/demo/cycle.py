@@ -1,12 +1,14 @@
 """The demo's closing of the ML cycle: shifted production traffic, the drift check, retraining.
 
 Served traffic is captured in SageMaker's data-capture format (what a real-time
-endpoint writes under the model bucket), the model version's registered drift
-baseline is compared with it by ``training/monitor.py`` run as a processing job
-would run it (the local runner), and a drift verdict starts the training
-pipeline again with ``RetrainReason=drift``. On AWS the check runs on a
-schedule and the verdict reaches the pipeline through a CloudWatch alarm and
-an EventBridge rule; here the demo applies the same condition itself.
+endpoint writes under the model bucket, in the current hour's folder), the
+deployed monitoring pipeline is run locally twice (the deployment's run that
+publishes the version's registered baseline, then the schedule's run against
+the capture), and a drift verdict goes through the retraining guard's decision
+(``tools/retrain_guard.py``, the state machine's requests against the
+emulator's lock table) before the training pipeline runs again with
+``RetrainReason=drift``. On AWS the verdict reaches the guard through the
+drift alarm and its EventBridge rule.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from stacks.config import PlatformConfig
 from tools.pipeline_runner.serving import predict_csv
-from tools.pipeline_runner.storage import S3Storage, split_uri
+from tools.pipeline_runner.storage import S3Storage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAINING_DIR = REPO_ROOT / "training"
@@ -29,7 +33,6 @@ TRAINING_DIR = REPO_ROOT / "training"
 SHIFTED_FEATURES = ("mean radius", "mean texture")
 SHIFT_SDS = 1.0
 ROWS_PER_REQUEST = 20
-CAPTURE_HOUR = "2026/12/02/10"
 PLOT_FILE = REPO_ROOT / "demo-output" / "drift.png"
 
 
@@ -78,36 +81,25 @@ def capture(config: PlatformConfig, storage: S3Storage, model_url: str, rows: np
         response, _ = predict_csv(model_url, body, storage=storage)
         lines.append(capture_record(body, event_id=str(uuid.uuid4()), output=response.decode().strip()))
     bucket = config.bucket_name("models")
-    folder = f"{config.data_capture_prefix}/{config.endpoint_name}/AllTraffic/{CAPTURE_HOUR}"
+    # This hour's folder, as the endpoint would write now: the scheduled run reads the hours before its start.
+    hour = datetime.now(UTC).strftime("%Y/%m/%d/%H")
+    folder = f"{config.data_capture_prefix}/{config.endpoint_name}/AllTraffic/{hour}"
     storage.client.put_object(Bucket=bucket, Key=f"{folder}/{uuid.uuid4()}.jsonl",
                               Body=("\n".join(lines) + "\n").encode())
     return f"s3://{bucket}/{config.data_capture_prefix}/"
 
 
-def check(storage: S3Storage, baseline_uri: str, capture_uri: str, work: Path, *, plot_to: Path | None,
-          training: np.ndarray | None = None, production: np.ndarray | None = None) -> DriftCheck:
-    """Run ``monitor.py`` as its processing job would (inputs copied from S3, the report read back)."""
-    from training.local_runner import run_processing
+def monitoring_run(run: Callable[..., object], storage: S3Storage, config: PlatformConfig, baseline_uri: str,
+                   capture_uri: str, *, plot_to: Path | None, training: np.ndarray | None = None,
+                   production: np.ndarray | None = None) -> DriftCheck:
+    """The deployed monitoring pipeline, run locally by ``run(parameters, work_name)``: first the
+    deployment's run that publishes the version's baseline, then the schedule's run on the capture."""
+    from stacks.pipeline_definition import monitoring as mon
 
-    inputs = {"baseline": work / "baseline", "capture": work / "capture"}
-    for folder in inputs.values():
-        folder.mkdir(parents=True, exist_ok=True)
-    storage.get(*split_uri(baseline_uri), inputs["baseline"] / Path(split_uri(baseline_uri)[1]).name)
-    bucket, prefix = split_uri(capture_uri)
-    for key in storage.list_keys(bucket, prefix):
-        target = inputs["capture"] / key[len(prefix):]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        storage.get(bucket, key, target)
-    result = run_processing(
-        "monitor.py",
-        inputs={"/opt/ml/processing/baseline": inputs["baseline"], "/opt/ml/processing/capture": inputs["capture"]},
-        root=work / "job",
-        args=["--baseline", "/opt/ml/processing/baseline", "--capture-dir", "/opt/ml/processing/capture",
-              "--output-dir", "/opt/ml/processing/monitoring"],
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"monitor.py failed: {result.failure or result.stderr[-500:]}")
-    report = json.loads((work / "job" / "processing" / "monitoring" / "drift.json").read_text())
+    run({mon.PUBLISH_BASELINE: baseline_uri}, "monitoring-publish")
+    execution = run({mon.SCORED_DATA: capture_uri}, "monitoring")
+    uri = f"{execution.step(mon.MONITOR).detail['outputs'][mon.REPORT_OUTPUT]['uri'].rstrip('/')}/drift.json"
+    report = json.loads(storage.read(uri))
     plot = None
     if plot_to is not None and training is not None and production is not None:
         plot = plot_drift(report, training, production, plot_to)

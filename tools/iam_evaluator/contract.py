@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from stacks.access_stack import (
-    BATCH_SCORING_PREFIX,
     CHANNELS_PREFIX,
     CHECKPOINTS_PREFIX,
     DATA_CAPTURE_PREFIX,
@@ -27,10 +26,11 @@ from stacks.access_stack import (
     PIPELINE_JOB_PREFIX,
     TRAINING_PREFIX,
 )
-from stacks.config import PlatformConfig
+from stacks.config import BATCH_SCORING_PREFIX, MONITORING_PREFIX, MONITORING_REPORTS_PREFIX, PlatformConfig
 from stacks.images import repository_arn, xgboost_image_uri
 from tools.iam_evaluator.decide import ContextValue, Decision, Request, decide_all
 from tools.iam_evaluator.perimeter import PEOPLE, perimeter_cases
+from tools.iam_evaluator.personas import persona_cases
 from tools.iam_evaluator.policies import NamedPolicy, PlatformPolicies
 
 ALLOW, DENY = "allow", "deny"
@@ -44,6 +44,16 @@ PRINCIPALS = {
     "pipeline": "PipelineExecutionRole",
     "batch-pipeline": "BatchPipelineRole",
     "notebook": "NotebookRole",
+    # stacks/monitoring_stack.py: services' roles, not SageMaker's.
+    "monitoring-schedule": "ScheduleRole",
+    "retrain-trigger": "TriggerRole",
+    "retrain-guard": "GuardRole",
+}
+#: The service each monitoring role trusts (the others trust SageMaker).
+SERVICE_ROLES = {
+    "monitoring-schedule": "scheduler.amazonaws.com",
+    "retrain-trigger": "events.amazonaws.com",
+    "retrain-guard": "states.amazonaws.com",
 }
 SAGEMAKER = "sagemaker.amazonaws.com"
 KEY = "AWS::KMS::Key"
@@ -184,14 +194,25 @@ def _job_role_cases(p: _Platform, who: str, kind: str) -> list[Case]:
 
 def _processing(p: _Platform) -> list[Case]:
     who = "processing"
+    endpoint = p.config.endpoint_name
+    monitoring = f"{MONITORING_PREFIX}{endpoint}/"
     return [
         *_data_cases(
             p,
             who,
             reads=[("raw", p.raw, p.data_key), ("processed", CHANNELS_PREFIX, p.data_key),
-                   ("models", TRAINING_PREFIX, p.model_key)],
-            writes=[("processed", CHANNELS_PREFIX, p.data_key), ("models", EVALUATION_PREFIX, p.model_key)],
+                   ("models", TRAINING_PREFIX, p.model_key), ("models", DATA_CAPTURE_PREFIX, p.model_key),
+                   ("models", f"{BATCH_SCORING_PREFIX}/", p.model_key), ("models", monitoring, p.model_key)],
+            writes=[("processed", CHANNELS_PREFIX, p.data_key), ("models", EVALUATION_PREFIX, p.model_key),
+                    ("models", monitoring, p.model_key),
+                    ("models", f"{MONITORING_REPORTS_PREFIX}{endpoint}/", p.model_key)],
             denied=[
+                ("s3:PutObject", f"{p.bucket('models')}/{DATA_CAPTURE_PREFIX}{endpoint}/x.jsonl",
+                 "forge captured traffic"),
+                ("s3:PutObject", f"{p.bucket('models')}/{BATCH_SCORING_PREFIX}/exec/part.out",
+                 "forge batch-scoring outputs"),
+                ("s3:PutObject", f"{p.bucket('models')}/{MONITORING_PREFIX}other-endpoint/baseline/b.json",
+                 "write another endpoint's baseline"),
                 ("s3:PutObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", "overwrite raw data"),
                 ("s3:PutObject", f"{p.bucket('processed')}/scratch/part-0.csv", "write outside channels/"),
                 ("s3:PutObject", f"{p.bucket('models')}/{TRAINING_PREFIX}model.tar.gz", "overwrite a model"),
@@ -478,10 +499,58 @@ def _notebook(p: _Platform) -> list[Case]:
     ]
 
 
+def _monitoring(p: _Platform) -> list[Case]:
+    """The schedule, the rules and the retraining guard: each starts one thing."""
+    monitoring = p.sagemaker(f"pipeline/{p.config.monitoring_pipeline_name}")
+    training = p.sagemaker(f"pipeline/{p.config.pipeline_name}")
+    guard = p.config.arn("states", f"stateMachine:{p.config.prefix}-retrain-guard")
+    table = p.config.arn("dynamodb", f"table/{p.config.prefix}-retrain-lock")
+    via_sns = {"kms:ViaService": f"sns.{p.region}.amazonaws.com"}
+    return [
+        Case("monitoring-schedule", "sagemaker:StartPipelineExecution", monitoring, {}, ALLOW,
+             "start the monitoring pipeline"),
+        Case("monitoring-schedule", "sagemaker:StartPipelineExecution", training, {}, DENY,
+             "start the training pipeline"),
+        Case("monitoring-schedule", "sagemaker:StopPipelineExecution", f"{monitoring}/execution/abc", {}, DENY,
+             "stop a monitoring run"),
+        Case("retrain-trigger", "states:StartExecution", guard, {}, ALLOW, "start the retraining guard"),
+        Case("retrain-trigger", "states:StartExecution", p.config.arn("states", "stateMachine:other"), {}, DENY,
+             "start another state machine"),
+        Case("retrain-trigger", "sagemaker:StartPipelineExecution", training, {}, DENY,
+             "start training around the guard"),
+        Case("retrain-guard", "dynamodb:PutItem", table, {}, ALLOW, "take the retraining lock"),
+        Case("retrain-guard", "dynamodb:DeleteItem", table, {}, ALLOW, "release the lock after a failed start"),
+        Case("retrain-guard", "dynamodb:PutItem", p.config.arn("dynamodb", "table/other"), {}, DENY,
+             "write another table"),
+        Case("retrain-guard", "dynamodb:DeleteTable", table, {}, DENY, "delete the lock table"),
+        Case("retrain-guard", "sagemaker:StartPipelineExecution", training, {}, ALLOW, "start the training pipeline"),
+        Case("retrain-guard", "sagemaker:StartPipelineExecution", monitoring, {}, DENY,
+             "start the monitoring pipeline"),
+        Case("retrain-guard", "sns:Publish", p.topic, {}, ALLOW, "tell the alert topic"),
+        Case("retrain-guard", "sns:Publish", p.config.arn("sns", "other-topic"), {}, DENY, "publish elsewhere"),
+        Case("retrain-guard", "kms:GenerateDataKey", p.logs_key, via_sns, ALLOW,
+             "encrypt a message to the alert topic"),
+        Case("retrain-guard", "kms:Decrypt", p.logs_key, p.via_s3, DENY, "use the logs key through S3"),
+        Case("retrain-guard", "kms:GenerateDataKey", p.data_key, via_sns, DENY, "use the data key"),
+    ]
+
+
 def _trust(p: _Platform) -> list[Case]:
     """Resource policies that grant services: the roles' trust policies."""
     cases = []
+    for name, service in SERVICE_ROLES.items():
+        arn = p.roles[name]
+        cases += [
+            Case(service, "sts:AssumeRole", arn, {"aws:SourceAccount": p.account}, ALLOW,
+                 f"{service.split('.')[0]} assumes the {name} role for this account"),
+            Case(service, "sts:AssumeRole", arn, {"aws:SourceAccount": FOREIGN_ACCOUNT}, DENY,
+                 f"{service.split('.')[0]} assumes the {name} role for another account (confused deputy)"),
+            Case(SAGEMAKER, "sts:AssumeRole", arn, {"aws:SourceAccount": p.account}, DENY,
+                 f"SageMaker assumes the {name} role"),
+        ]
     for name, arn in p.roles.items():
+        if name in SERVICE_ROLES:
+            continue
         cases += [
             Case(SAGEMAKER, "sts:AssumeRole", arn, {"aws:SourceAccount": p.account}, ALLOW,
                  f"SageMaker assumes the {name} role for this account"),
@@ -525,8 +594,9 @@ def platform_cases(policies: PlatformPolicies, config: PlatformConfig) -> list[C
     """The whole contract of one environment."""
     p = _Platform(policies, config)
     return [*_processing(p), *_training(p), *_hosting(p), *_batch(p), *_pipeline(p), *_batch_launch_cases(p),
-            *_notebook(p), *_trust(p), *_services(p),
-            *perimeter_cases(p, Case, ALLOW, DENY, FOREIGN_ACCOUNT)]
+            *_notebook(p), *_monitoring(p), *_trust(p), *_services(p),
+            *perimeter_cases(p, Case, ALLOW, DENY, FOREIGN_ACCOUNT),
+            *persona_cases(p, Case, ALLOW, DENY, policies.groups)]
 
 
 def image_repository_policy(repository: str) -> NamedPolicy:
