@@ -19,11 +19,12 @@ PYTEST_WORKERS ?= 2
 # The SageMaker XGBoost image's Python (tests/image/): its own venv, python3.12 like the image.
 IMAGE_VENV := .image-venv
 
-.PHONY: help setup synth cost workbench-up workbench-down test test-quick lint bench demo clean
+.PHONY: help setup synth synth-delivery cost workbench-up workbench-down test test-quick lint bench demo clean
 
 help:
 	@echo "make demo        set up, synth with every check, deploy to the local emulator, run the pipeline"
 	@echo "make synth       set up, then synthesize every stack with the four cdk-nag packs"
+	@echo "make synth-delivery  the CD pipeline (stacks/delivery_stack.py) with the four packs, into cdk.delivery.out"
 	@echo "make test        set up, then run the whole test suite (slow end-to-end tests included)"
 	@echo "make test-quick  the suite without the tests marked slow"
 	@echo "make bench       training and inference benchmarks against the reference baselines"
@@ -57,6 +58,12 @@ setup: $(VENV)/.setup-stamp node_modules/.setup-stamp $(VENV)/.opt-pyc-stamp $(I
 # when synth passed: a failed synth keeps the last good cdk.out.
 synth: setup
 	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)" $(SYNTH_CONTEXT)
+
+# The CD pipeline is synthesized only under -c delivery=true, so `make synth`
+# (and its benchmark) never pays for it; its pipeline runs this with DELIVERY_OUT=cdk.out.
+DELIVERY_OUT ?= cdk.delivery.out
+synth-delivery: setup
+	$(BIN)/python -m tools.synth_report --cdk "$(CDK_CLI)" --output $(DELIVERY_OUT) delivery=true
 
 cost: setup
 	$(BIN)/python -m tools.cost

@@ -3,6 +3,7 @@
 
 cdk synth -c env=dev            (default)
 cdk synth -c env=prod -c account=123456789012 -c region=eu-west-1
+cdk synth -c delivery=true      (the CD pipeline, stacks/delivery_stack.py, instead)
 
 cdk.json runs it as ``python -O app.py`` (tools/precompile.py says why), so no
 check here may be an ``assert``. Bad context ends in one line on stderr and
@@ -21,7 +22,15 @@ os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.g
 import aws_cdk as cdk  # noqa: E402
 from constructs.compliance import add_nag_packs  # noqa: E402
 
-from stacks.config import CONTEXT_KEYS, ConfigError, PlatformConfig, from_context  # noqa: E402
+from stacks.config import (  # noqa: E402
+    CONTEXT_KEYS,
+    DELIVERY,
+    ConfigError,
+    PlatformConfig,
+    delivery_environments,
+    delivery_from_context,
+    from_context,
+)
 from stacks.platform import build_platform  # noqa: E402
 from tools import cli  # noqa: E402
 
@@ -42,10 +51,20 @@ def main(argv: list[str] | None = None) -> int:
         context={"aws:cdk:disable-creation-stack-traces": True},
     )
     try:
+        delivery = delivery_from_context({"delivery": app.node.try_get_context("delivery")})
         config = config_from_context(app)
     except ConfigError as exc:  # bad context: the user's to fix, exit 2 in one line
         raise cli.UserError(str(exc)) from None
-    build_platform(app, config)
+    if delivery:
+        # Imported only here: the platform's synth neither imports CDK Pipelines nor builds the pipeline.
+        from stacks.delivery_stack import DeliveryStack
+
+        dev, prod = delivery_environments(DELIVERY)
+        DeliveryStack(app, "MlPlatform-delivery", delivery=DELIVERY, dev=dev, prod=prod,
+                      env=cdk.Environment(account=DELIVERY.account, region=DELIVERY.region),
+                      description="ML platform: CD pipeline (tests, nag-checked synth, dev, approval, prod)")
+    else:
+        build_platform(app, config)
     add_nag_packs(app)
     app.synth()
     return 0

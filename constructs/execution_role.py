@@ -25,6 +25,8 @@ SAGEMAKER = "sagemaker.amazonaws.com"
 #: the only actions ``allow`` grants on "*".
 NO_RESOURCE_LEVEL_ACTIONS = frozenset(
     {
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:LookupEvents",
         "cloudwatch:PutMetricData",
         "ecr:GetAuthorizationToken",
         "ec2:DescribeDhcpOptions",
@@ -99,6 +101,8 @@ class ExecutionRole(Construct):
             policy_document=cdk.Lazy.any(_Document(self._statements)),
         )
         self._acknowledged: set[str] = set()
+        #: Every action granted so far; the permissions boundary allows their union.
+        self.actions: set[str] = set()
         self._role_arn = self.role.role_arn
 
     @property
@@ -135,6 +139,7 @@ class ExecutionRole(Construct):
             )
         if any(statement["Sid"] == sid for statement in self._statements):
             raise ValueError(f"{self.node.path}: statement id {sid!r} is used twice; name each grant apart")
+        self.actions.update(actions)
         # Keys in the L2 PolicyStatement's order, so templates read the same.
         statement = {"Action": _one_or_list(sorted(actions))}
         if conditions:

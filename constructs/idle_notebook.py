@@ -15,8 +15,10 @@ LIFECYCLE_DIR = Path(__file__).parent / "notebook_lifecycle"
 MIN_IDLE_MINUTES = 5
 #: SageMaker's limit on one lifecycle script, after base64 encoding.
 MAX_SCRIPT_BYTES = 16384
-#: The current notebook platform (Amazon Linux 2023, JupyterLab 4); the AL2
-#: platforms are deprecated.
+#: An Amazon Linux 2023 notebook platform (the AL1 and AL2 ones are past or near
+#: their end of support). botocore 1.44 also lists ``notebook-al2023-v2``, but the
+#: CloudFormation schema of the pinned aws-cdk-lib still refuses it at synth; move
+#: when it accepts it (tests/infra/test_notebook_stack.py names the newest).
 PLATFORM_IDENTIFIER = "notebook-al2023-v1"
 
 

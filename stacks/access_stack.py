@@ -7,7 +7,7 @@ from constructs import Construct
 from constructs.execution_role import ExecutionRole
 from constructs.sagemaker_guardrails import Guardrails, job_conditions, model_conditions
 
-from stacks.config import DATA_CAPTURE_PREFIX, PlatformConfig
+from stacks.config import BATCH_SCORING_PREFIX, DATA_CAPTURE_PREFIX, PlatformConfig
 from stacks.data_stack import DataStack
 from stacks.images import repository_arn, spark_processing_image_uri, xgboost_image_uri
 from stacks.network_stack import NetworkStack
@@ -26,6 +26,7 @@ JOB_LOG_GROUPS = {
     "processing": "/aws/sagemaker/ProcessingJobs",
     "training": "/aws/sagemaker/TrainingJobs",
     "hosting": "/aws/sagemaker/Endpoints",
+    "batch": "/aws/sagemaker/TransformJobs",
     "notebook": "/aws/sagemaker/NotebookInstances",
 }
 
@@ -99,6 +100,16 @@ class AccessStack(cdk.Stack):
         self.hosting_role.grant_read(models, model_key, prefix=TRAINING_PREFIX)
         self.hosting_role.grant_write(models, model_key, prefix=DATA_CAPTURE_PREFIX)
 
+        # A transform job runs under its model's execution role: it reads the input
+        # and the artifact and writes the scored lines with it.
+        self.batch_role = job_role(
+            "BatchScoringRole", "ML platform: batch scoring (transform jobs)", JOB_LOG_GROUPS["batch"], "batch"
+        )
+        scoring = f"{BATCH_SCORING_PREFIX}/"
+        self.batch_role.grant_read(raw, data_key, prefix=scoring)
+        self.batch_role.grant_read(models, model_key, prefix=TRAINING_PREFIX)
+        self.batch_role.grant_write(models, model_key, prefix=scoring)
+
         self.pipeline_role = ExecutionRole(
             self,
             "PipelineExecutionRole",
@@ -107,6 +118,16 @@ class AccessStack(cdk.Stack):
         )
         self._grant_pipeline_jobs(self.pipeline_role)
         self.pipeline_role.grant_read(models, model_key, prefix=EVALUATION_PREFIX)
+
+        # Its own pipeline role: the training pipeline cannot create models or
+        # transform jobs, and batch scoring cannot train or register.
+        self.batch_pipeline_role = ExecutionRole(
+            self,
+            "BatchPipelineRole",
+            description="ML platform: SageMaker Pipelines execution of batch scoring",
+            role_name=config.role_name("batch-pipeline"),
+        )
+        self._grant_pipeline_batch_scoring(self.batch_pipeline_role)
 
         self.notebook_role = ExecutionRole(
             self, "NotebookRole", description="ML platform: notebook user", role_name=config.role_name("notebook")
@@ -183,6 +204,54 @@ class AccessStack(cdk.Stack):
         )
         role.grant_pass_role([self.processing_role, self.training_role])
         role.grant_volume_key(self.guardrails.volume_key_arn)
+
+    def _grant_pipeline_batch_scoring(self, role: ExecutionRole) -> None:
+        """The batch-scoring pipeline: an isolated model from a version, then a transform job with it.
+
+        Which versions: the definition builds the version's ARN from this group's
+        (stacks/pipeline_definition/batch_scoring.py); IAM has no model-package
+        resource or condition key for CreateModel. The transform job may only use
+        models the pipeline created, so it runs isolated and in the VPC too.
+        """
+        g = self.guardrails
+        models = self._sagemaker(f"model/{PIPELINE_JOB_PREFIX}*")
+        transforms = self._sagemaker(f"transform-job/{PIPELINE_JOB_PREFIX}*")
+        role.allow(
+            "CreateScoringModel",
+            ["sagemaker:CreateModel"],
+            [models],
+            conditions=model_conditions(g),
+            wildcard_reason=f"SageMaker Pipelines names models '{PIPELINE_JOB_PREFIX}<execution>-<step>-<id>' at"
+            " run time; the conditions pin network isolation and the platform's VPC",
+        )
+        role.allow(
+            "WatchScoringModel",
+            ["sagemaker:DescribeModel", "sagemaker:AddTags"],
+            [models],
+            wildcard_reason="The same run-time named models the pipeline created",
+        )
+        role.grant_pass_role([self.batch_role])
+        role.grant_volume_key(g.volume_key_arn)
+        role.allow(
+            "CreateTransformJob",
+            ["sagemaker:CreateTransformJob"],
+            [transforms],
+            conditions={
+                "ArnEquals": {
+                    "sagemaker:VolumeKmsKeyArn": g.volume_key_arn,
+                    "sagemaker:OutputKmsKeyArn": g.output_key_arn,
+                },
+                "ArnLike": {"sagemaker:ModelArn": models},
+            },
+            wildcard_reason=f"SageMaker Pipelines names transform jobs '{PIPELINE_JOB_PREFIX}<execution>-<step>-<id>'"
+            " at run time; the conditions pin the KMS keys and the pipeline's own models",
+        )
+        role.allow(
+            "WatchTransformJob",
+            ["sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob", "sagemaker:AddTags"],
+            [transforms],
+            wildcard_reason="The same run-time named transform jobs the pipeline started",
+        )
 
     def _grant_notebook_workflow(self, role: ExecutionRole) -> None:
         pipeline = self._sagemaker(f"pipeline/{self.config.pipeline_name}")

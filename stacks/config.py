@@ -33,7 +33,7 @@ AWS_REGIONS: tuple[str, ...] = (
 )
 
 #: The context keys ``app.py`` reads (``cdk synth -c KEY=VALUE``); CDK's own keys contain ``:``.
-CONTEXT_KEYS = ("env", "account", "region", "model_package_version")
+CONTEXT_KEYS = ("env", "account", "region", "model_package_version", "delivery")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -321,6 +321,94 @@ class PipelineConfig:
                 )
 
 
+#: The personas of the people stack (``stacks/people_stack.py``): one role, one
+#: customer-managed policy and one IAM group each, named ``<prefix>-<persona>``.
+PERSONAS = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")
+#: The tag naming the person a notebook belongs to; only they may open it.
+WORKBENCH_OWNER_TAG = "owner"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeopleConfig:
+    """How people get in: IAM groups with MFA (default), or federation when an identity source is named.
+
+    Every person assumes one persona role (``stacks/people_stack.py``); no IAM
+    user or access key is part of the templates. Add a person to the group
+    ``<prefix>-<persona>`` (IAM users, MFA required), or switch to federation by
+    naming exactly one identity source below.
+    """
+
+    #: Longest MFA sign-in a group member may assume a persona with, in seconds
+    #: (``aws:MultiFactorAuthAge``); 1 hour by default.
+    mfa_max_age_seconds: int = 3600
+    #: Length of a persona session; the platform administrator's is always 1 hour.
+    session_hours: int = 4
+    #: ARN of an IAM SAML provider (``arn:aws:iam::<account>:saml-provider/<name>``) or OIDC
+    #: provider (``...:oidc-provider/<host>``): the personas then trust it instead of the groups.
+    identity_provider_arn: str = ""
+    #: Audience (client ID) the OIDC provider's tokens carry; required with an OIDC provider.
+    oidc_audience: str = ""
+    #: ARN of an IAM Identity Center instance (``arn:aws:sso:::instance/ssoins-...``): the personas
+    #: then trust the roles of the permission sets named ``<prefix>-<persona>`` in this account.
+    identity_center_instance_arn: str = ""
+    #: The person (IAM user name, or the source identity the identity provider sets)
+    #: whose notebook the workbench is: only that data scientist may open it.
+    workbench_owner: str = ""
+    #: Networks the workbench may be opened from (``aws:SourceIp`` CIDRs, e.g. the office);
+    #: empty: any network, still only by its owner.
+    workbench_source_cidrs: tuple[str, ...] = ()
+    #: VPC endpoints (``vpce-...``) of the SageMaker API the workbench may be opened
+    #: through (``aws:SourceVpce``); empty: no endpoint restriction.
+    workbench_source_vpce_ids: tuple[str, ...] = ()
+
+    @property
+    def federation(self) -> str:
+        """``groups`` (IAM users in groups, MFA), ``saml``, ``oidc`` or ``identity-center``."""
+        if self.identity_center_instance_arn:
+            return "identity-center"
+        if ":saml-provider/" in self.identity_provider_arn:
+            return "saml"
+        if ":oidc-provider/" in self.identity_provider_arn:
+            return "oidc"
+        return "groups"
+
+    def validate(self, account: str) -> None:
+        if self.identity_provider_arn and self.identity_center_instance_arn:
+            raise ConfigError(
+                "PeopleConfig names both identity_provider_arn and identity_center_instance_arn;"
+                " keep one identity source"
+            )
+        if self.identity_provider_arn and not re.fullmatch(
+            rf"arn:aws:iam::{account}:(saml-provider/[\w.-]+|oidc-provider/[\w./-]+)", self.identity_provider_arn
+        ):
+            raise ConfigError(
+                f"identity_provider_arn {self.identity_provider_arn!r} must be a SAML or OIDC provider of account"
+                f" {account}: arn:aws:iam::{account}:saml-provider/<name> or ...:oidc-provider/<host>"
+            )
+        if self.federation == "oidc" and not self.oidc_audience:
+            raise ConfigError(
+                "an OIDC identity provider needs PeopleConfig.oidc_audience (the client ID of its tokens)"
+            )
+        if self.identity_center_instance_arn and not re.fullmatch(
+            r"arn:aws:sso:::instance/ssoins-[0-9a-f]{16}", self.identity_center_instance_arn
+        ):
+            raise ConfigError(
+                f"identity_center_instance_arn {self.identity_center_instance_arn!r} must look like"
+                " arn:aws:sso:::instance/ssoins-<16 hex digits>"
+            )
+        if not 900 <= self.mfa_max_age_seconds <= 43200:
+            raise ConfigError(
+                f"mfa_max_age_seconds={self.mfa_max_age_seconds} must be 900-43200 (15 minutes to 12 hours)"
+            )
+        if not 1 <= self.session_hours <= 12:
+            raise ConfigError(f"session_hours={self.session_hours} must be 1-12 (IAM's limits on a role session)")
+        if self.workbench_owner and not re.fullmatch(r"[\w+=,.@-]{2,64}", self.workbench_owner):
+            raise ConfigError(
+                f"workbench_owner {self.workbench_owner!r} must be an IAM user name or source identity"
+                " (2-64 letters, digits or +=,.@_-)"
+            )
+
+
 @dataclass(frozen=True, kw_only=True)
 class MonitoringConfig:
     """Production checks: the monitoring pipeline's schedule, its thresholds, the alarms and the
@@ -371,8 +459,47 @@ QUALITY_METRICS = {"auc": True, "accuracy": True, "f1": True, "rmse": False, "ma
 
 #: Key prefix in the model bucket that endpoints capture to and the hosting role may write.
 DATA_CAPTURE_PREFIX = "data-capture/"
-#: Key prefix in the model bucket that batch scoring writes ``<execution id>/`` folders under.
+#: Batch scoring reads its input under this prefix of the raw bucket and writes
+#: ``<prefix>/<pipeline execution id>/<input file>.out`` in the model bucket. The
+#: contract with the monitoring job: input CSV without header, the row id first,
+#: then the features in training order; output lines ``<row_id>,<features...>,<prediction>``.
 BATCH_SCORING_PREFIX = "batch-scoring"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchScoringConfig:
+    """The batch-scoring pipeline's transform job; instance type and count are also pipeline parameters."""
+
+    #: ml.m5.xlarge (4 vCPUs, about $0.23/hour on demand in us-east-1). The
+    #: XGBoost image runs one model-server worker per vCPU.
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = 1
+    #: Mini-batch size: SageMaker packs whole lines up to this many MB per request.
+    #: 6 MB holds about 20,000 rows of 30 features, past the point where the
+    #: handlers' rows/s stop growing with the request size (bench/inference.py),
+    #: so the per-request cost (HTTP, parsing set-up) is under 1 % of the work.
+    max_payload_mb: int = 6
+    #: Requests in flight per instance: one per vCPU of ``instance_type``, so
+    #: every model-server worker is busy while the next mini-batch is read.
+    #: SageMaker requires ``max_payload_mb * max_concurrent_transforms <= 100``.
+    max_concurrent_transforms: int = 4
+    #: Seconds a mini-batch may take before SageMaker retries it.
+    invocation_timeout_seconds: int = 600
+    #: Retries of a failed mini-batch (0-3).
+    invocation_max_retries: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_payload_mb <= 100:
+            raise ConfigError(f"max_payload_mb {self.max_payload_mb} must be 1-100 (SageMaker's limit)")
+        if self.max_concurrent_transforms < 1 or self.max_payload_mb * self.max_concurrent_transforms > 100:
+            raise ConfigError(
+                f"max_payload_mb x max_concurrent_transforms = {self.max_payload_mb} x"
+                f" {self.max_concurrent_transforms} must be at most 100 (SageMaker refuses more); lower one"
+            )
+        if not 0 <= self.invocation_max_retries <= 3:
+            raise ConfigError(f"invocation_max_retries {self.invocation_max_retries} must be 0-3")
+        if not 1 <= self.invocation_timeout_seconds <= 3600:
+            raise ConfigError(f"invocation_timeout_seconds {self.invocation_timeout_seconds} must be 1-3600")
 #: Per endpoint under this prefix of the model bucket: ``baseline/`` (the served version's drift
 #: baseline) and ``ground-truth/`` (labels uploaded later, ``<row_id>,<label>`` CSV).
 MONITORING_PREFIX = "monitoring/"
@@ -395,8 +522,10 @@ class PlatformConfig:
     data: DataConfig = field(default_factory=DataConfig)
     perimeter: PerimeterConfig = field(default_factory=PerimeterConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    batch_scoring: BatchScoringConfig = field(default_factory=BatchScoringConfig)
     workloads: WorkloadConfig = field(default_factory=WorkloadConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    people: PeopleConfig = field(default_factory=PeopleConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     #: Cost-allocation tags on every resource, besides ``Project`` and
     #: ``Environment`` which every environment gets.
@@ -427,6 +556,7 @@ class PlatformConfig:
                 f"jobs_in_vpc needs the interface endpoints {sorted(missing)}: a job in the VPC sends its logs and"
                 " metrics through its network interface; add them to NetworkConfig.interface_endpoints"
             )
+        self.people.validate(self.account)
         zones = self.network.availability_zones
         if not zones or any(not z.startswith(self.region) for z in zones):
             raise ConfigError(
@@ -442,6 +572,10 @@ class PlatformConfig:
     @property
     def pipeline_name(self) -> str:
         return f"{self.prefix}-xgboost-training"
+
+    @property
+    def batch_scoring_pipeline_name(self) -> str:
+        return f"{self.prefix}-batch-scoring"
 
     @property
     def endpoint_name(self) -> str:
@@ -503,6 +637,12 @@ class PlatformConfig:
         return self.perimeter.break_glass_role_arn or self.role_arn("break-glass")
 
     @property
+    def permissions_boundary_arn(self) -> str:
+        """The boundary every role of the platform carries (``constructs/permissions_boundary.py``);
+        a fixed name, so that every stack names it without a cross-stack reference."""
+        return self.arn("iam", f"policy/{self.prefix}-permissions-boundary")
+
+    @property
     def deployer_role_arn(self) -> str:
         """The CloudFormation execution role that ``cdk bootstrap`` creates."""
         qualifier = self.perimeter.cdk_qualifier
@@ -514,6 +654,55 @@ class PlatformConfig:
 
     def stack_name(self, unit: str) -> str:
         return f"MlPlatform-{self.name}-{unit}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryConfig:
+    """CD for the platform itself: the CDK Pipelines stack of ``cdk synth -c delivery=true``.
+
+    The pipeline lives in ``account`` (a tooling account, or dev's) and deploys
+    ``dev``, then, after a manual approval, ``prod``, each into its account
+    below (the same account or separate ones). Another account
+    must trust this one: ``cdk bootstrap aws://<target>/<region> --trust <account>
+    --cloudformation-execution-policies <policy ARN>``. Accounts are fields, not
+    context: the pipeline deploys what the reviewed configuration names.
+    """
+
+    #: Account and region of the pipeline itself.
+    account: str = PLACEHOLDER_ACCOUNT
+    region: str = "us-east-1"
+    #: AWS CodeConnections connection (GitHub, GitLab or Bitbucket), created and
+    #: authorised once in the console; the placeholder deploys nowhere.
+    connection_arn: str = (
+        f"arn:aws:codeconnections:us-east-1:{PLACEHOLDER_ACCOUNT}:connection/00000000-0000-0000-0000-000000000000"
+    )
+    #: ``owner/name`` of the repository the connection reads, and its branch.
+    repository: str = "example-org/sagemaker-ml-platform"
+    branch: str = "main"
+    #: Read the source from this CodeCommit repository instead of the connection
+    #: (CodeCommit's onboarding of new customers has been restricted at times).
+    codecommit_repository: str | None = None
+    #: Accounts of the environments the pipeline deploys (dev first, prod after approval).
+    dev_account: str = PLACEHOLDER_ACCOUNT
+    prod_account: str = PLACEHOLDER_ACCOUNT
+
+    def __post_init__(self) -> None:
+        for name in ("account", "dev_account", "prod_account"):
+            if not re.fullmatch(r"\d{12}", getattr(self, name)):
+                raise ConfigError(f"DeliveryConfig.{name} {getattr(self, name)!r} must be a 12-digit AWS account ID")
+        if not re.fullmatch(r"arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[\w-]+",
+                            self.connection_arn):
+            raise ConfigError(f"DeliveryConfig.connection_arn {self.connection_arn!r} is no CodeConnections ARN"
+                              " (arn:aws:codeconnections:<region>:<account>:connection/<id>)")
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", self.repository):
+            raise ConfigError(f"DeliveryConfig.repository {self.repository!r} must be owner/name")
+
+    @property
+    def cross_account(self) -> bool:
+        return len({self.account, self.dev_account, self.prod_account}) > 1
+
+
+DELIVERY = DeliveryConfig()
 
 
 def _zones(region: str, count: int) -> tuple[str, ...]:
@@ -597,6 +786,21 @@ def from_context(context: Mapping[str, object]) -> PlatformConfig:
             )
         config = replace(config, workloads=replace(config.workloads, model_package_version=int(str(version))))
     return config
+
+
+def delivery_from_context(context: Mapping[str, object]) -> bool:
+    """``-c delivery=true``: synthesize the delivery pipeline (stacks/delivery_stack.py) instead of one environment."""
+    value = context.get("delivery")
+    if value in (None, "", False, "false"):
+        return False
+    if value in (True, "true"):
+        return True
+    raise ConfigError(f"context delivery={value!r} must be true or false: -c delivery=true")
+
+
+def delivery_environments(delivery: DeliveryConfig) -> tuple[PlatformConfig, PlatformConfig]:
+    """The dev and prod the pipeline deploys, in the accounts ``delivery`` names."""
+    return load("dev", account=delivery.dev_account), load("prod", account=delivery.prod_account)
 
 
 def _text(context: Mapping[str, object], key: str) -> str | None:

@@ -9,7 +9,8 @@ from constructs import Construct
 from constructs import compliance as nag
 from constructs.execution_role import ExecutionRole
 from constructs.isolated_vpc import FLOW_LOG_PREFIX
-from constructs.platform_key import USE_ACTIONS, PlatformKey
+from constructs.permissions_boundary import PermissionsBoundary
+from constructs.platform_key import ADMIN_ONLY_ACTIONS, MANAGE_ACTIONS, USE_ACTIONS, PlatformKey
 from constructs.secure_bucket import SecureBucket
 
 from stacks import perimeter
@@ -36,6 +37,10 @@ class DataStack(cdk.Stack):
         data = config.data
         prefix = config.prefix
         self.config = config
+        # The data stack deploys first: the boundary every role carries must exist before any role.
+        self.boundary = PermissionsBoundary(
+            self, "PermissionsBoundary", policy_name=config.permissions_boundary_arn.rsplit("/", 1)[1]
+        )
 
         key_admin = self._key_administrator(config)
         deployer = iam.ArnPrincipal(config.deployer_role_arn)
@@ -55,6 +60,14 @@ class DataStack(cdk.Stack):
         self.data_key = key("DataKey", "data", "ML platform: raw and processed data")
         self.model_key = key("ModelKey", "models", "ML platform: model artifacts, job volumes, data capture")
         self.logs_key = key("LogsKey", "logs", "ML platform: log groups and notifications")
+        if self._key_admin_role is not None:
+            # The key policies grant the administration; stated here too, because the permissions
+            # boundary caps a role's grants from key policies as well as from its own policy.
+            self._key_admin_role.allow(
+                "AdministerPlatformKeys",
+                [*MANAGE_ACTIONS, *ADMIN_ONLY_ACTIONS],
+                [k.key_arn for k in (self.data_key, self.model_key, self.logs_key)],
+            )
         # CloudWatch Logs documents its encryption context (the log group's ARN)
         # as the binding to this account's log groups.
         self.logs_key.allow_service(
@@ -158,6 +171,7 @@ class DataStack(cdk.Stack):
 
     def _key_administrator(self, config: PlatformConfig) -> iam.IPrincipal:
         """The configured key administrator, or a role people of the account assume with MFA."""
+        self._key_admin_role: ExecutionRole | None = None
         if config.perimeter.key_admin_role_arn:
             return iam.ArnPrincipal(config.perimeter.key_admin_role_arn)
         admin = self._person_role(
@@ -166,6 +180,17 @@ class DataStack(cdk.Stack):
         # The key policies grant the administration itself; IAM only lets the
         # console list the keys.
         admin.allow("ListKeys", ["kms:ListAliases", "kms:ListKeys"], ["*"])
+        self._key_admin_role = admin
+        # The platform administrator persona (stacks/people_stack.py) manages keys through this
+        # role; it got its own session with MFA, which a chained session does not carry.
+        admin.role.assume_role_policy.add_statements(
+            iam.PolicyStatement(
+                sid="PlatformAdministrator",
+                actions=["sts:AssumeRole"],
+                principals=[iam.AccountRootPrincipal()],
+                conditions={"ArnEquals": {"aws:PrincipalArn": config.role_arn("platform-admin")}},
+            )
+        )
         return iam.ArnPrincipal(admin.role_arn)
 
     def _break_glass(self, config: PlatformConfig) -> None:
@@ -178,11 +203,10 @@ class DataStack(cdk.Stack):
         for purpose, key in (("raw", self.data_key), ("processed", self.data_key), ("models", self.model_key)):
             role.grant_read(config.arn("s3", config.bucket_name(purpose)), key.key_arn)
 
-
     def _person_role(self, config: PlatformConfig, id: str, purpose: str, duty: str) -> ExecutionRole:
         # Trusting the account delegates the choice of who may assume the role to
         # IAM policies of the account; MFA is required whoever that is.
-        return ExecutionRole(
+        role = ExecutionRole(
             self,
             id,
             description=f"ML platform: {duty}",
@@ -190,3 +214,6 @@ class DataStack(cdk.Stack):
             assumed_by=iam.AccountRootPrincipal().with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
             max_session_hours=_PEOPLE_SESSION_HOURS,
         )
+        # The role names its boundary by ARN: CloudFormation must create the policy first.
+        role.role.node.add_dependency(self.boundary.policy)
+        return role

@@ -17,7 +17,7 @@ from constructs.idle_notebook import IdleNotebook
 from constructs.isolated_vpc import SAGEMAKER_INTERFACE_ENDPOINTS
 
 from stacks.access_stack import AccessStack
-from stacks.config import PlatformConfig
+from stacks.config import WORKBENCH_OWNER_TAG, PlatformConfig
 from stacks.network_stack import NetworkStack
 
 #: What a notebook without internet needs to train, deploy and call models:
@@ -82,5 +82,8 @@ class NotebookStack(cdk.Stack):
             ["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
             [config.arn("sagemaker", f"notebook-instance/{name.lower()}")],
         )
+        # Only the data scientist this tag names may open the notebook (stacks/people_stack.py).
+        if config.people.workbench_owner:
+            cdk.Tags.of(self.notebook.notebook).add(WORKBENCH_OWNER_TAG, config.people.workbench_owner)
         cdk.CfnOutput(self, "NotebookName", value=name)
         cdk.CfnOutput(self, "WorkspaceUri", value=workspace)

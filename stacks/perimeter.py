@@ -14,12 +14,15 @@ from __future__ import annotations
 from stacks.config import PlatformConfig
 
 #: The platform's machine roles (created by the access stack), by purpose.
-PLATFORM_ROLES = ("processing", "training", "hosting", "pipeline", "notebook")
+PLATFORM_ROLES = ("processing", "training", "hosting", "batch", "pipeline", "batch-pipeline", "notebook")
 
-#: Roles that read or write objects under each key, through S3.
+#: Roles that read or write objects under each key, through S3 (the personas of the
+#: people stack too: the data scientist's data, the approver's evaluation reports).
 KEY_USERS = {
-    "data": ("processing", "training", "notebook"),
-    "models": ("processing", "training", "hosting", "pipeline", "notebook"),
+    "data": ("processing", "training", "batch", "notebook", "data-scientist"),
+    "models": (
+        "processing", "training", "hosting", "batch", "pipeline", "notebook", "data-scientist", "model-approver",
+    ),
     # AWS services (logs, alarms, rules) use the logs key, and the retraining guard, which
     # publishes its decisions to the alert topic encrypted with it.
     "logs": ("retrain-guard",),
@@ -28,14 +31,16 @@ KEY_USERS = {
 #: grant on the key (kms:GrantIsForAWSResource).
 KEY_GRANTERS = {
     "data": (),
-    "models": ("pipeline", "notebook"),
+    "models": ("pipeline", "batch-pipeline", "notebook", "data-scientist", "ml-engineer"),
     "logs": (),
 }
 #: Roles admitted to each data bucket.
 BUCKET_USERS = {
-    "raw": ("processing", "notebook"),
-    "processed": ("processing", "training", "notebook"),
-    "models": ("processing", "training", "hosting", "pipeline", "notebook"),
+    "raw": ("processing", "batch", "notebook", "data-scientist"),
+    "processed": ("processing", "training", "notebook", "data-scientist"),
+    "models": (
+        "processing", "training", "hosting", "batch", "pipeline", "notebook", "data-scientist", "model-approver",
+    ),
 }
 
 

@@ -1,5 +1,11 @@
 """Processing step: model + test channel -> evaluation.json (SageMaker model-quality format).
 
+With ``--candidates`` (every trial's artifact), ``--train-dir`` and
+``--validation-dir`` it also compares the best model of each approach and a
+trivial baseline (``comparison.json``, :mod:`smxgb.compare`), draws the PNG
+plots beside the report (:mod:`smxgb.plots`) and writes the model card the
+RegisterModel step registers (``model-card.json``, :mod:`smxgb.card`).
+
 ``--model`` is what a pipeline passes from the training step's
 ``ModelArtifacts.S3ModelArtifacts`` (a directory holding ``model.tar.gz``), a
 ``model.tar.gz`` file, or a directory holding ``xgboost-model``. The test
@@ -19,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-from smxgb import env, report, schema
+from smxgb import card, compare, env, plots, report, schema
 from smxgb.data import read_channel_arrays
 from smxgb.failure import UserError
 
@@ -27,6 +33,7 @@ MODEL_ARCHIVE_NAME = "model.tar.gz"
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_BOOTSTRAP_SAMPLES = 100
 BOOTSTRAP_SEED = 0
+COMPARISON_FILE_NAME = "comparison.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="binary: a score above it predicts class 1 (as XGBoost's error metric)")
     parser.add_argument("--bootstrap-samples", type=int, default=DEFAULT_BOOTSTRAP_SAMPLES,
                         help="resamples for standard deviations; 0 reports null")
+    # The comparison of approaches (smxgb.compare), its pictures and the model card.
+    parser.add_argument("--candidates", type=Path, help="every trial's model artifact (the tuning job's output"
+                        " prefix, */output/model.tar.gz): the best of each approach is compared with --model")
+    parser.add_argument("--train-dir", type=Path, help="training channel: the train score, its gap to validation,"
+                        " and the baseline")
+    parser.add_argument("--validation-dir", type=Path, help="validation channel: picks each approach's best")
+    parser.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG plots")
+    parser.add_argument("--model-uri", default="", help="for the model card: where the model artifact lives")
+    parser.add_argument("--train-uri", default="", help="for the model card: the training channel's location")
+    parser.add_argument("--validation-uri", default="", help="for the model card: the validation channel")
+    parser.add_argument("--test-uri", default="", help="for the model card: the test channel")
+    parser.add_argument("--label-column", default="label", help="for the model card: the label's raw name")
+    parser.add_argument("--creator", default="the platform's training pipeline", help="for the model card")
     return parser
 
 
@@ -282,7 +302,161 @@ def run(args: argparse.Namespace) -> dict:
     primary_path, _ = report.PRIMARY_METRIC_PATH[problem_type]
     print(f"evaluate: {labels.size} rows, {objective_name}, {primary_path} = {report.json_get(result, primary_path)}"
           f" -> {target}")
+    comparison = compare_approaches(args, booster, problem_type, num_class, features, labels, score)
+    print("compare: " + comparison["sentence"])
+    print(compare.table(comparison))
+    if comparison["plots"]:
+        print("plots: " + ", ".join(comparison["plots"]))
     return result
+
+
+# ---------------------------------------------------------------- the approaches side by side
+
+
+def _objective_of(problem_type: str, threshold: float):
+    """(name, higher is better, compute(labels, scores) -> {metric: value}) for one problem type."""
+    name, higher = compare.OBJECTIVES[problem_type]
+    if problem_type == schema.BINARY:
+        return name, higher, lambda y, s: binary_metrics(y.astype(np.int64), s, threshold)
+    if problem_type == schema.MULTICLASS:
+        return name, higher, lambda y, s: multiclass_metrics(y.astype(np.int64), s)
+    return name, higher, regression_metrics
+
+
+def _channel(directory: Path | None, content_type: str | None, name: str, width: int):
+    if directory is None:
+        return None
+    if not directory.is_dir():
+        raise UserError(f"{name} channel {directory} does not exist; map the preprocess step's {name} output there")
+    features, labels = read_channel_arrays(directory, content_type, channel=name)
+    if features.shape[1] != width:
+        raise UserError(f"{name} rows have {features.shape[1]} features but the model expects {width}; pass the"
+                        " channels of the preprocess run the models were trained on")
+    return features, labels
+
+
+def _load_candidates(directory: Path | None, chosen: xgb.Booster) -> list[compare.Candidate]:
+    if directory is None:
+        return []
+    if not directory.is_dir():
+        raise UserError(f"--candidates {directory} does not exist; map the tuning job's output prefix there")
+    chosen_raw = chosen.save_raw("ubj")
+    found = []
+    for archive in sorted(directory.rglob(MODEL_ARCHIVE_NAME)):
+        booster = load_booster(archive)
+        if booster.save_raw("ubj") == chosen_raw:
+            continue  # the chosen model itself, already a candidate
+        found.append(compare.from_booster(archive.parent.parent.name, booster, str(archive.relative_to(directory))))
+    return found
+
+
+def compare_approaches(args: argparse.Namespace, booster: xgb.Booster, problem_type: str, num_class: int,
+                       features: np.ndarray, labels: np.ndarray, score: np.ndarray) -> dict:
+    """Score the best model of each approach and the baseline on the same rows; write comparison.json,
+    the plots and the model card next to the report."""
+    objective_name, _ = objective(booster)
+    metric, higher, compute = _objective_of(problem_type, args.threshold)
+    train = _channel(args.train_dir, args.content_type, "train", booster.num_features())
+    validation = _channel(args.validation_dir, args.content_type, "validation", booster.num_features())
+    chosen = compare.from_booster("chosen", booster, str(args.model))
+    candidates = [chosen, *_load_candidates(args.candidates, booster)]
+
+    def predict(model: xgb.Booster, rows: np.ndarray) -> np.ndarray:
+        return scores(model, rows, objective_name, problem_type)
+
+    for candidate in candidates:
+        candidate.test_scores = score if candidate is chosen else predict(candidate.booster, features)
+        candidate.test = {k: _json_float(v) for k, v in compute(labels, candidate.test_scores).items()}
+        if train is not None:
+            candidate.train_objective = compute(train[1], predict(candidate.booster, train[0]))[metric]
+        if validation is not None:
+            candidate.validation_objective = compute(validation[1], predict(candidate.booster, validation[0]))[metric]
+    best = compare.best_per_approach(candidates, higher)
+    best[chosen.approach] = chosen  # the registered model is the tuner's choice, whatever the ties
+    for candidate in best.values():
+        candidate.latency_ms_per_1000 = compare.latency_ms_per_1000(lambda rows, c=candidate: predict(c.booster, rows),
+                                                                    features)
+    base_labels = train[1] if train is not None else labels
+    baseline = compare.Candidate(compare.BASELINE, compare.BASELINE, source="training-set prior")
+    baseline.test_scores = compare.baseline_scores(base_labels, labels.size, problem_type, num_class)
+    baseline.test = {k: _json_float(v) for k, v in compute(labels, baseline.test_scores).items()}
+    for split, attribute in ((train, "train_objective"), (validation, "validation_objective")):
+        if split is not None:
+            prior = compare.baseline_scores(base_labels, split[1].size, problem_type, num_class)
+            setattr(baseline, attribute, compute(split[1], prior)[metric])
+    baseline.latency_ms_per_1000 = compare.latency_ms_per_1000(
+        lambda rows: compare.baseline_scores(base_labels, len(rows), problem_type, num_class), features)
+    rows = {name: c.row(metric) for name, c in best.items()} | {compare.BASELINE: baseline.row(metric)}
+    result = {"problem_type": problem_type, "approaches": rows,
+              "verdict": compare.verdict(rows, chosen.approach, metric, higher), "plots": []}
+    result["sentence"] = compare.sentence(result)
+    if args.plots:
+        result["plots"] = [p.name for p in _plots(best, baseline, chosen, problem_type, labels, validation,
+                                                  objective_name, metric, compute, args.output_dir)]
+    compare.write(result, args.output_dir, COMPARISON_FILE_NAME)
+    datasets = {k: v for k, v in (("train", args.train_uri), ("validation", args.validation_uri),
+                                  ("test", args.test_uri)) if v}
+    card.write(card.content(result, problem_type=problem_type, features=booster.num_features(),
+                            label=args.label_column, model_uri=args.model_uri or str(args.model), datasets=datasets,
+                            creator=args.creator), args.output_dir)
+    return result
+
+
+def _json_float(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _plots(best: dict, baseline, chosen, problem_type: str, labels: np.ndarray, validation, objective_name: str,
+           metric: str, compute, output_dir: Path) -> list[Path]:
+    written: list[Path] = []
+    curves = {name: (labels, c.test_scores) for name, c in best.items()}
+    if problem_type == schema.BINARY:
+        written += plots.roc_and_pr({**curves, compare.BASELINE: (labels, baseline.test_scores)}, output_dir)
+    elif problem_type == schema.REGRESSION:
+        written += plots.residuals(curves, output_dir)
+    gains = {name: c.booster.get_score(importance_type="gain") for name, c in best.items()}
+    gains = {chosen.approach: gains.pop(chosen.approach), **gains}  # the winner's features lead
+    if any(gains.values()):
+        written += plots.feature_importance(gains, output_dir)
+    if chosen.approach == "forest":
+        if validation is not None and problem_type != schema.MULTICLASS:
+            values = forest_curve(chosen.booster, validation, objective_name, metric, compute)
+            written += plots.validation_curve(chosen.approach, metric, values, "trees", output_dir)
+    else:
+        name, values = next(iter(chosen.validation_history.items()), (None, None))
+        if values:
+            written += plots.validation_curve(chosen.approach, name, values, "boosting round", output_dir)
+    return written
+
+
+def forest_curve(booster: xgb.Booster, validation, objective_name: str, metric: str, compute) -> list[float]:
+    """The forest's validation metric with its first k trees, k = 1..n (its one round, tree by tree).
+
+    XGBoost scales each of a round's n parallel trees by 1/n, so k trees predict the base margin plus
+    n/k times the sum of their leaf values.
+    """
+    features, labels = validation
+    matrix = xgb.DMatrix(features)
+    leaves = booster.predict(matrix, pred_leaf=True).reshape(len(labels), -1)
+    frame = booster.trees_to_dataframe()
+    frame = frame[frame["Feature"] == "Leaf"]
+    lookup = {(int(t), int(n)): g for t, n, g in zip(frame["Tree"], frame["Node"], frame["Gain"], strict=True)}
+    values = np.array([[lookup[(tree, int(leaf))] for tree, leaf in enumerate(row)] for row in leaves])
+    margin = booster.predict(matrix, output_margin=True).astype(np.float64)
+    base = margin - values.sum(axis=1)
+    partial = np.cumsum(values, axis=1)
+    trees = values.shape[1]
+    curve = []
+    for k in range(1, trees + 1):
+        margin_k = base + partial[:, k - 1] * trees / k
+        if objective_name.startswith(("binary:logistic", "reg:logistic")):
+            prediction = 1.0 / (1.0 + np.exp(-margin_k))
+        elif objective_name in ("count:poisson", "reg:gamma", "reg:tweedie"):
+            prediction = np.exp(margin_k)
+        else:
+            prediction = margin_k
+        curve.append(compute(labels, prediction)[metric])
+    return curve
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,9 +34,12 @@ OPERATIONS = {
     "RegisterModel": "CreateModelPackage",
     "Training": "CreateTrainingJob",
     "Model": "CreateModel",
+    "Transform": "CreateTransformJob",
 }
 #: Members Pipelines fills in itself: each run's jobs get generated names.
-PIPELINE_SUPPLIED = {"ProcessingJobName", "HyperParameterTuningJobName", "TrainingJobName", "ModelName"}
+PIPELINE_SUPPLIED = {
+    "ProcessingJobName", "HyperParameterTuningJobName", "TrainingJobName", "ModelName", "TransformJobName",
+}
 CONDITION_TYPES = {
     "Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo", "In", "Not", "Or",
 }  # fmt: skip

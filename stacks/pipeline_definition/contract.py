@@ -15,7 +15,7 @@ TRAINING_DIR = Path(__file__).resolve().parents[2] / "training"
 if str(TRAINING_DIR) not in sys.path:
     sys.path.append(str(TRAINING_DIR))
 
-from smxgb import hyperparams, metrics, report  # noqa: E402
+from smxgb import card, hyperparams, metrics, report  # noqa: E402
 from smxgb.env import (  # noqa: E402
     DEFAULT_CHECKPOINT_DIR,
     PROCESSING_ROOT,
@@ -34,6 +34,10 @@ EVALUATION_FILE_NAME = report.EVALUATION_FILE_NAME
 DRIFT_BASELINE_FILE_NAME = report.DRIFT_BASELINE_FILE_NAME
 DRIFT_BASELINE_CONTENT_TYPE = report.DRIFT_BASELINE_CONTENT_TYPE
 EVALUATION_CONTENT_TYPE = report.EVALUATION_CONTENT_TYPE
+#: The model card evaluation writes and RegisterModel reads (``{"content": "<card JSON>"}``).
+MODEL_CARD_FILE_NAME = card.MODEL_CARD_FILE_NAME
+MODEL_CARD_CONTENT_PATH = card.CONTENT_PATH
+MODEL_CARD_STATUS = card.STATUS
 #: Script-mode entry points, at the top level of the code tarball.
 TRAIN_SCRIPT = "train.py"
 PREPROCESS_SCRIPT = "preprocess.py"

@@ -13,11 +13,14 @@ from stacks.pipeline_definition.expressions import param
 class Parameter:
     name: str
     type: str  # String | Integer | Float | Boolean
+    #: None: the execution must give a value (no ``DefaultValue`` in the definition).
     default: Any
     enum: tuple[str, ...] = ()
 
     def to_definition(self) -> dict:
-        entry = {"Name": self.name, "Type": self.type, "DefaultValue": self.default}
+        entry = {"Name": self.name, "Type": self.type}
+        if self.default is not None:
+            entry["DefaultValue"] = self.default
         if self.enum:
             entry["EnumValues"] = list(self.enum)
         return entry

@@ -34,6 +34,7 @@ FAIL = "AucBelowThreshold"
 EVALUATION_OUTPUT = "evaluation"
 SCHEMA_OUTPUT = "schema"
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
+MODEL_CARD_PROPERTY_FILE = "ModelCard"
 ROOT = contract.PROCESSING_ROOT
 
 
@@ -271,17 +272,27 @@ def best_model_uri(r: PipelineResources) -> dict:
 
 
 def evaluate_step(r: PipelineResources) -> dict:
-    model_dir, test_dir, out_dir = f"{ROOT}/model", f"{ROOT}/test", f"{ROOT}/{EVALUATION_OUTPUT}"
+    """The best trial on the test set, and beside it the best of each approach and a trivial baseline:
+    every trial's artifact (the tuning job's output prefix) and the three channels come in."""
+    out_dir = f"{ROOT}/{EVALUATION_OUTPUT}"
+    model_dir, candidates_dir = f"{ROOT}/model", f"{ROOT}/candidates"
     inputs = [
         _s3_input("model", best_model_uri(r), model_dir),
-        _s3_input("test", processing_output_uri(PREPROCESS, "test"), test_dir),
+        _s3_input("candidates", run_scoped_uri(r.model_bucket, r.training_prefix), candidates_dir),
+        *(_s3_input(split, processing_output_uri(PREPROCESS, split), f"{ROOT}/{split}") for split in contract.SPLITS),
     ]
     outputs = [_s3_output(EVALUATION_OUTPUT, run_scoped_uri(r.model_bucket, r.evaluation_prefix), out_dir)]
-    arguments = ["--model", model_dir, "--test-dir", test_dir, "--output-dir", out_dir]
+    arguments = ["--model", model_dir, "--candidates", candidates_dir, "--test-dir", f"{ROOT}/test",
+                 "--train-dir", f"{ROOT}/train", "--validation-dir", f"{ROOT}/validation", "--output-dir", out_dir,
+                 # What the model card names: where the model and its data live, and the label.
+                 "--model-uri", best_model_uri(r), "--label-column", param(p.LABEL_COLUMN),
+                 *(a for split in contract.SPLITS
+                   for a in (f"--{split}-uri", processing_output_uri(PREPROCESS, split))),
+                 "--creator", join("pipeline execution", EXECUTION_ID, on=" ")]
     return {
         "Name": EVALUATE,
         "Type": "Processing",
-        "Description": "Score the best trial on the held-out test channel",
+        "Description": "Score the best trial, the best of each approach and a baseline on the test channel",
         "Arguments": _processing_job(
             r, contract.EVALUATE_SCRIPT, inputs, outputs, arguments, output_key_arn=r.model_key_arn
         ),
@@ -290,7 +301,12 @@ def evaluate_step(r: PipelineResources) -> dict:
                 "PropertyFileName": EVALUATION_PROPERTY_FILE,
                 "OutputName": EVALUATION_OUTPUT,
                 "FilePath": contract.EVALUATION_FILE_NAME,
-            }
+            },
+            {
+                "PropertyFileName": MODEL_CARD_PROPERTY_FILE,
+                "OutputName": EVALUATION_OUTPUT,
+                "FilePath": contract.MODEL_CARD_FILE_NAME,
+            },
         ],
     }
 
@@ -331,6 +347,11 @@ def register_step(r: PipelineResources) -> dict:
             "CustomerMetadataProperties": {
                 "PipelineExecutionId": EXECUTION_ID,
                 p.RETRAIN_REASON: param(p.RETRAIN_REASON),
+            },
+            # Why this model: the approach chosen and its figures against the others, for the approver.
+            "ModelCard": {
+                "ModelCardContent": json_get(EVALUATE, MODEL_CARD_PROPERTY_FILE, contract.MODEL_CARD_CONTENT_PATH),
+                "ModelCardStatus": contract.MODEL_CARD_STATUS,
             },
             # What production is compared with: the training split's per-feature statistics.
             "DriftCheckBaselines": {

@@ -438,3 +438,49 @@ def test_security_group_egress_replaces_the_default_allow_all(emulator):
     assert not ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [out["Workload"]]}])[
         "SecurityGroups"
     ]
+
+
+def test_a_model_package_keeps_its_model_card(emulator):
+    # GIVEN a model package created with a model card, as the pipeline's RegisterModel step sends it
+    sm = emulator.client("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="cards")
+    card = {"ModelCardContent": '{"intended_uses": {"risk_rating": "Low"}}', "ModelCardStatus": "PendingReview"}
+    arn = sm.create_model_package(
+        ModelPackageGroupName="cards", ModelCard=card,
+        InferenceSpecification={"Containers": [{"Image": "image:1"}], "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    # THEN DescribeModelPackage returns it, as SageMaker does; a package without one has none
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelCard"] == card
+    other = sm.create_model_package(ModelPackageGroupName="cards", InferenceSpecification={
+        "Containers": [{"Image": "image:1"}], "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    assert "ModelCard" not in sm.describe_model_package(ModelPackageName=other)
+
+
+def test_iam_group_is_created_and_its_managed_policy_attached(emulator):
+    # GIVEN a group and a customer-managed policy naming it in Groups, as the people stack has them
+    template = {
+        "Resources": {
+            "Group": {"Type": "AWS::IAM::Group", "Properties": {"GroupName": "mlp-dev-auditor"}},
+            "GroupPolicy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {
+                    "Groups": [{"Ref": "Group"}],
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "sts:AssumeRole",
+                         "Resource": "arn:aws:iam::123456789012:role/mlp-dev-auditor"}]},
+                },
+            },
+        },
+        "Outputs": {"GroupArn": {"Value": {"Fn::GetAtt": ["Group", "Arn"]}}},
+    }
+    # WHEN the stack deploys THEN the group exists with the policy attached, and the report has no gap
+    deploy_template(emulator, "groups", template)
+    iam = emulator.client("iam")
+    assert iam.get_group(GroupName="mlp-dev-auditor")["Group"]["Arn"] == outputs(emulator, "groups")["GroupArn"]
+    attached = iam.list_attached_group_policies(GroupName="mlp-dev-auditor")["AttachedPolicies"]
+    assert len(attached) == 1
+    assert unemulated_resources("groups", emulator=emulator) == []
+    # AND deleting the stack removes the group
+    emulator.client("cloudformation").delete_stack(StackName="groups")
+    assert "mlp-dev-auditor" not in {g["GroupName"] for g in iam.list_groups()["Groups"]}

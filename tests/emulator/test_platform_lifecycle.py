@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 CONFIG = ENVIRONMENTS["dev"]
 STACKS = [CONFIG.stack_name(unit) for unit in ("data", "network", "access", "registry", "notebook", "pipeline",
-                                               "endpoint", "monitoring")]
+                                               "endpoint", "monitoring", "people")]
 
 
 @pytest.fixture(scope="module")
@@ -93,15 +93,31 @@ def test_roles_have_only_their_own_customer_managed_policy(deployed) -> None:
     emu, _ = deployed
     iam = emu.client("iam")
     # Platform roles have fixed names (the data perimeter names them): the five
-    # machine roles, the monitoring stack's schedule, rule and guard roles, the key
-    # administrator and the break-glass role.
+    # machine roles, the two batch-scoring roles, the monitoring stack's schedule,
+    # rule and guard roles, the key administrator, the break-glass role and the five personas.
     roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{CONFIG.prefix}-")]
-    assert len(roles) == 10
+    assert len(roles) == 17
     for role in roles:
         attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
         assert len(attached) == 1
         assert ":aws:policy/" not in attached[0]["PolicyArn"], "no AWS managed policies"
         assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == []
+        # every one under the permissions boundary, which exists
+        boundary = iam.get_role(RoleName=role["RoleName"])["Role"]["PermissionsBoundary"]
+        assert boundary["PermissionsBoundaryArn"] == CONFIG.permissions_boundary_arn
+    assert iam.get_policy(PolicyArn=CONFIG.permissions_boundary_arn)["Policy"]["AttachmentCount"] == 0
+
+
+def test_each_persona_has_a_group_with_one_policy_and_no_member(deployed) -> None:
+    from stacks.config import PERSONAS
+
+    emu, _ = deployed
+    iam = emu.client("iam")
+    for persona in PERSONAS:
+        group = iam.get_group(GroupName=CONFIG.role_name(persona))
+        assert group["Users"] == []
+        assert len(iam.list_attached_group_policies(GroupName=CONFIG.role_name(persona))["AttachedPolicies"]) == 1
+    assert iam.list_users()["Users"] == []
 
 
 def test_sagemaker_resources_exist(deployed) -> None:

@@ -62,9 +62,15 @@ def test_the_logs_key_admits_only_the_retraining_guard_and_bound_services(platfo
 def test_people_assume_the_perimeter_roles_with_mfa_only(platform_templates: dict[str, dict]) -> None:
     for role in _resources(platform_templates, "AWS::IAM::Role").values():
         if role["Properties"].get("RoleName") in (CONFIG.role_name("key-admin"), CONFIG.role_name("break-glass")):
-            (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            trust, *platform_admin = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
             assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
             assert role["Properties"]["MaxSessionDuration"] == 3600
+            # AND only the key administrator also admits the platform administrator persona, by its ARN
+            if role["Properties"]["RoleName"] == CONFIG.role_name("key-admin"):
+                (admin,) = platform_admin
+                assert admin["Condition"] == {"ArnEquals": {"aws:PrincipalArn": CONFIG.role_arn("platform-admin")}}
+            else:
+                assert platform_admin == []
 
 
 def test_configured_roles_replace_the_created_ones() -> None:

@@ -8,14 +8,18 @@ import pytest
 from constructs.execution_role import NO_RESOURCE_LEVEL_ACTIONS
 
 
+def _is_boundary(props: dict) -> bool:
+    return str(props.get("ManagedPolicyName", "")).endswith("-permissions-boundary")
+
+
 def identity_statements(templates: dict[str, dict]) -> list[tuple[str, str, dict]]:
-    """(stack, logical id, statement) for every statement of every identity policy."""
+    """(stack, logical id, statement) for every statement of every identity policy (not the boundary's)."""
     found = []
     for stack, template in templates.items():
         for logical_id, resource in template["Resources"].items():
             props = resource.get("Properties", {})
             documents = []
-            if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and not _is_boundary(props):
                 documents.append(props["PolicyDocument"])
             if resource["Type"] in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
                 documents += [p["PolicyDocument"] for p in props.get("Policies", [])]
@@ -88,3 +92,32 @@ def test_job_launches_require_the_guardrails(platform_templates: dict[str, dict]
         # AND only name-scoped resources of this account and region
         for resource in _as_list(statement["Resource"]):
             assert re.fullmatch(r"arn:aws:sagemaker:us-east-1:111122223333:[a-z-]+/[a-z0-9-]*\*", resource)
+
+
+# ------------------------------------------------------------------------- the permissions boundary
+
+
+def test_every_role_carries_the_permissions_boundary(platform_templates: dict[str, dict]) -> None:
+    from stacks.config import ENVIRONMENTS
+
+    boundary = ENVIRONMENTS["dev"].permissions_boundary_arn
+    roles = {f"{stack}/{logical_id}": resource["Properties"].get("PermissionsBoundary")
+             for stack, template in platform_templates.items()
+             for logical_id, resource in template["Resources"].items() if resource["Type"] == "AWS::IAM::Role"}
+    assert len(roles) >= 12
+    assert {name: arn for name, arn in roles.items() if arn != boundary} == {}
+
+
+def test_the_boundary_allows_exactly_what_the_roles_are_granted(platform_templates: dict[str, dict]) -> None:
+    # GIVEN the boundary and every identity policy of the platform
+    (boundary,) = [r["Properties"]["PolicyDocument"] for t in platform_templates.values()
+                   for r in t["Resources"].values()
+                   if r["Type"] == "AWS::IAM::ManagedPolicy" and _is_boundary(r["Properties"])]
+    allows = [s for s in boundary["Statement"] if s["Effect"] == "Allow"]
+    granted = {a for _, _, s in identity_statements(platform_templates) if s["Effect"] == "Allow"
+               for a in _as_list(s["Action"])}
+    # THEN its one Allow names exactly the granted actions (no wildcard), and its denials stop escapes
+    assert [sorted(s["Action"]) for s in allows] == [sorted(granted - {"sts:SetSourceIdentity"})]
+    denied = {a for s in boundary["Statement"] if s["Effect"] == "Deny" for a in _as_list(s["Action"])}
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePermissionsBoundary",
+            "iam:CreatePolicyVersion", "iam:CreateAccessKey", "iam:CreateUser"} <= denied

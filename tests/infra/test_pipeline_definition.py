@@ -322,19 +322,33 @@ def test_evaluation_gates_registration_on_the_report_auc(definition: dict) -> No
     model_uri = _join(evaluate["Arguments"]["ProcessingInputs"][1]["S3Input"]["S3Uri"])
     assert {"Get": "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"} in model_uri
     assert model_uri[-2:] == ["output", "model.tar.gz"]
-    test_uri = evaluate["Arguments"]["ProcessingInputs"][2]["S3Input"]["S3Uri"]
-    assert test_uri == {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"}
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in evaluate["Arguments"]["ProcessingInputs"]}
+    for split in ("train", "validation", "test"):
+        assert inputs[split] == {"Get": f"Steps.Preprocess.ProcessingOutputConfig.Outputs['{split}'].S3Output.S3Uri"}
+    # AND every trial's artifact comes in, so the best of each approach can be compared
+    assert _join(inputs["candidates"])[:3] == ["s3:/", MODELS, TRAINING_PREFIX.rstrip("/")]
     # AND writes its report under evaluation/ as a property file
     output = evaluate["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]
     assert _join(output["S3Output"]["S3Uri"])[:3] == ["s3:/", MODELS, EVALUATION_PREFIX.rstrip("/")]
     assert evaluate["PropertyFiles"] == [
-        {"PropertyFileName": "EvaluationReport", "OutputName": output["OutputName"], "FilePath": "evaluation.json"}
+        {"PropertyFileName": "EvaluationReport", "OutputName": output["OutputName"], "FilePath": "evaluation.json"},
+        {"PropertyFileName": "ModelCard", "OutputName": output["OutputName"], "FilePath": "model-card.json"},
     ]
     # AND the gate compares the report's AUC (the path evaluate.py writes) with the threshold
     (condition,) = checks.step_named(definition, s.CHECK)["Arguments"]["Conditions"]
     assert condition["Type"] == "GreaterThanOrEqualTo"
     assert condition["LeftValue"]["Std:JsonGet"]["Path"] == contract.report.BINARY_AUC_PATH
     assert condition["RightValue"] == {"Get": "Parameters.AucThreshold"}
+
+
+def test_registration_carries_the_model_card_evaluation_wrote(definition: dict) -> None:
+    register = checks.step_named(definition, s.REGISTER)["Arguments"]
+    # THEN the card's content is the string evaluate.py wrote, read from its property file, for review
+    assert register["ModelCard"] == {
+        "ModelCardContent": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.ModelCard"},
+                                             "Path": "content"}},
+        "ModelCardStatus": "PendingReview",
+    }
 
 
 def test_registration_is_pending_manual_approval_with_the_report(definition: dict) -> None:

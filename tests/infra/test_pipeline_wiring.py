@@ -205,10 +205,17 @@ def test_a_broken_channel_is_caught(definition: dict, mutate, message: str) -> N
 # ----------------------------------------------------------------- the whole pipeline, locally
 
 
+def _argument(value, params: dict) -> str:
+    """A parameter's value; any other run-time expression (a step's S3 URI, the execution) as a marker."""
+    if isinstance(value, dict) and value.get("Get", "").startswith("Parameters."):
+        return str(params[value["Get"].split(".", 1)[1]])
+    return "s3://resolved-at-run-time" if isinstance(value, dict) else value
+
+
 def _processing_run(step: dict, params: dict, root: Path, inputs: dict[str, Path]):
     """Run a processing step's script with its own ContainerArguments and container paths."""
     app = step["Arguments"]["AppSpecification"]
-    args = [params[a["Get"].split(".", 1)[1]] if isinstance(a, dict) else a for a in app["ContainerArguments"]]
+    args = [_argument(a, params) for a in app["ContainerArguments"]]
     outputs = [o["S3Output"]["LocalPath"] for o in step["Arguments"]["ProcessingOutputConfig"]["Outputs"]]
     result = local_runner.run_processing(app["ContainerEntrypoint"][-1], inputs=inputs, outputs=outputs, args=args,
                                          root=root, timeout=300)
@@ -234,30 +241,42 @@ def test_the_pipeline_runs_end_to_end_on_the_real_scripts(definition: dict, tmp_
     produced = {o["OutputName"]: pre_run.outputs[o["S3Output"]["LocalPath"]]
                 for o in pre["Arguments"]["ProcessingOutputConfig"]["Outputs"]}
 
-    # AND a trial trains on the outputs its channels reference, by name
+    # AND a trial of each approach trains on the outputs its channels reference, by name
     channels = {name: produced[name] for name in _data_channels(definition)}
-    trial = local_runner.run_training(contract.TRAIN_SCRIPT, channels=channels,
-                                      hyperparameters=_trial_hyperparameters(definition, "boosting"),
-                                      root=tmp_path / "trial", num_cpus=1, timeout=300)
-    assert trial.returncode == 0, trial.failure or trial.stderr[-2000:]
-    checks.check_metric_regexes(definition, trial.stdout)
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as archive:  # what SageMaker uploads
-        for path in trial.model_dir.iterdir():
-            archive.add(path, arcname=path.name)
+    candidates = tmp_path / "candidates"
+    for approach in APPROACHES:
+        trial = local_runner.run_training(contract.TRAIN_SCRIPT, channels=channels,
+                                          hyperparameters=_trial_hyperparameters(definition, approach),
+                                          root=tmp_path / approach, num_cpus=1, timeout=300)
+        assert trial.returncode == 0, trial.failure or trial.stderr[-2000:]
+        checks.check_metric_regexes(definition, trial.stdout)
+        model_dir = candidates / f"trial-{approach}" / "output"  # <S3OutputPath>/<job>/output/model.tar.gz
+        model_dir.mkdir(parents=True)
+        with tarfile.open(model_dir / "model.tar.gz", "w:gz") as archive:  # what SageMaker uploads
+            for path in trial.model_dir.iterdir():
+                archive.add(path, arcname=path.name)
 
-    # AND evaluation scores it on the test output with its own arguments
+    # AND evaluation compares them on the channels with its own arguments, the boosting trial as the best
     ev = checks.step_named(definition, s.EVALUATE)
     local = {i["InputName"]: i["S3Input"]["LocalPath"] for i in ev["Arguments"]["ProcessingInputs"]}
-    inputs = {local["model"]: model_dir, local["test"]: produced["test"]}
+    inputs = {local["model"]: candidates / "trial-boosting" / "output", local["candidates"]: candidates,
+              **{local[split]: produced[split] for split in contract.SPLITS}}
     ev_run = _processing_run(ev, params, tmp_path / "eval", inputs)
 
     # THEN the property file holds the AUC at the path the gate reads, above the default threshold
-    (prop,) = ev["PropertyFiles"]
-    output = next(o for o in ev["Arguments"]["ProcessingOutputConfig"]["Outputs"]
-                  if o["OutputName"] == prop["OutputName"])
-    report = json.loads((ev_run.outputs[output["S3Output"]["LocalPath"]] / prop["FilePath"]).read_text())
+    files = {}
+    for prop in ev["PropertyFiles"]:
+        output = next(o for o in ev["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+                      if o["OutputName"] == prop["OutputName"])
+        files[prop["PropertyFileName"]] = json.loads(
+            (ev_run.outputs[output["S3Output"]["LocalPath"]] / prop["FilePath"]).read_text())
     (condition,) = checks.step_named(definition, s.CHECK)["Arguments"]["Conditions"]
-    auc = contract.report.json_get(report, condition["LeftValue"]["Std:JsonGet"]["Path"])
+    auc = contract.report.json_get(files[s.EVALUATION_PROPERTY_FILE], condition["LeftValue"]["Std:JsonGet"]["Path"])
     assert auc >= params["AucThreshold"]
+    # AND the model card RegisterModel reads names the approach that won, with both approaches' figures
+    card = checks.step_named(definition, s.REGISTER)["Arguments"]["ModelCard"]
+    path = card["ModelCardContent"]["Std:JsonGet"]["Path"]
+    content = json.loads(contract.report.json_get(files[s.MODEL_CARD_PROPERTY_FILE], path))
+    assert content["additional_information"]["custom_details"]["approach"] == "boosting"
+    groups = [g["name"] for g in content["evaluation_details"][0]["metric_groups"]]
+    assert groups == ["boosting", "forest", "baseline"]

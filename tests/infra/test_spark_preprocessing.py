@@ -127,8 +127,8 @@ def test_the_evaluator_allows_the_spark_image_to_the_processing_role_only_with_t
     rows = [c for c in platform_cases(policies, config) if c.why == "pull the Spark processing image"]
     # WHEN iam-simulate decides them
     outcomes = check_contract(policies, rows)
-    # THEN the processing role may pull it, the training and hosting roles may not (dev's own run shows the deny
-    # for the processing role too, where the engine is pandas), and every decision is the contract's
+    # THEN the processing role may pull it, the training, hosting and batch-scoring roles may not (dev's own run
+    # shows the deny for the processing role too, where the engine is pandas), and every decision is the contract's
     assert {(o.case.principal, o.case.expected) for o in outcomes} == {
-        ("processing", "allow"), ("training", "deny"), ("hosting", "deny")}
+        ("processing", "allow"), ("training", "deny"), ("hosting", "deny"), ("batch", "deny")}
     assert all(o.matches for o in outcomes), [(o.case.principal, o.decision.result) for o in outcomes]

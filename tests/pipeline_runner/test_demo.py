@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tools.demo import __main__ as demo
@@ -69,4 +71,15 @@ def test_the_demo_runs_end_to_end_and_cleans_up(capsys, tmp_path) -> None:
     assert "Pipeline mlp-dev-xgboost-training" in out and ": Succeeded in" in out
     assert "Sample predictions" in out and "Estimated AWS cost of this run: $" in out
     assert "data buckets kept with every object" in out
+    # the batch-scoring phase: every row scored with the approved version, row ids kept
+    assert re.search(r"version 1: 569 rows scored in 1 request\(s\)", out)
+    assert re.search(r"^\[ *[\d.]+s\]   row-00001,[^,]+,[^,]+,\.\.\.\(26 more\)\.\.\.,[^,]+,[^,]+,[\d.e-]+$", out, re.M)
+    assert "MlPlatform-dev-batch: 1 resource gap(s)" in out  # the pipeline, which moto skips
     assert "MlPlatform-dev-pipeline: 1 resource gap(s)" in out  # the emulator's own report is shown
+    # AND the approaches are compared, the one chosen is named, the plots are written and named, and the
+    # registered version carries the model card
+    assert "| approach | test auc | train auc | validation auc | gap |" in out
+    assert "| baseline | 0.5000 |" in out and "approach chosen: " in out
+    for name in ("roc.png", "precision_recall.png", "feature_importance.png", "validation_curve.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG") and str(tmp_path / name) in out
+    assert "model card (PendingReview): approach " in out

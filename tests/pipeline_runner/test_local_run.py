@@ -118,6 +118,14 @@ def test_the_model_package_is_pending_approval_with_its_metrics_then_serves(plat
                                                       "RetrainReason": "manual"}
     baseline_uri = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
     assert baseline_uri.endswith(f"{execution.execution_id}/schema/drift-baseline.json")
+    # AND the model card evaluation wrote, for the approver: the approach of the best trial, both approaches
+    card = package["ModelCard"]
+    assert card["ModelCardStatus"] == "PendingReview"
+    content = json.loads(card["ModelCardContent"])
+    best = execution.step("Tune").detail["best"]["definition"]
+    assert content["additional_information"]["custom_details"]["approach"] == best
+    assert {g["name"] for g in content["evaluation_details"][0]["metric_groups"]} == {"boosting", "forest",
+                                                                                      "baseline"}
 
     sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
     storage = S3Storage(emu.client("s3"))
@@ -155,17 +163,20 @@ def test_random_strategy_follows_its_seed_and_trials_can_span_two_instances(plat
     execution = run(platform, options, "random")
 
     tune = execution.step("Tune").detail
-    ranges = execution_ranges(platform)
-    search = Search(dimensions(ranges), "Random", 5, maximize=True)
-    expected = [search.hyperparameters(p) for p in search.propose(2, [])]
+    # The definitions take turns, each with its own search seeded by the run's seed plus its index
+    expected = []
+    for index, ranges in enumerate(execution_ranges(platform)):
+        search = Search(dimensions(ranges), "Random", 5 + index, maximize=True)
+        expected += [search.hyperparameters(p) for p in search.propose(1, [])]
+    assert [t["definition"] for t in tune["trials"]] == ["boosting", "forest"]
     assert tune["strategy"] == "Random" and tune["instance_count"] == 2
     assert [t["hyperparameters"] for t in tune["trials"]] == expected
     assert all(t["status"] == "Completed" for t in tune["trials"])
 
 
-def execution_ranges(platform) -> dict:
+def execution_ranges(platform) -> list[dict]:
     emu, scratch = platform
     loaded = load_pipeline(scratch / "assembly" / f"{CONFIG.stack_name('pipeline')}.template.json",
                            cloudformation=emu.client("cloudformation"))
     tune = next(s for s in loaded.definition["Steps"] if s["Type"] == "Tuning")
-    return tune["Arguments"]["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    return [job["HyperParameterRanges"] for job in tune["Arguments"]["TrainingJobDefinitions"]]

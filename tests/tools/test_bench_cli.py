@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import __main__ as bench_cli
-from bench import inference, training
+from bench import batch, inference, training
 
 # Each row: (entry point, argv, exit code, regex of the one stderr line). All fail before any data is generated.
 BAD = [
@@ -25,6 +25,11 @@ BAD = [
     (training.main, ["--worker", "baseline", "/no/such/dir"], 2, r"^error: --worker data directory /no/such/dir"
      r" does not exist$"),
     (inference.main, ["--rows", "5"], 2, r"^error: unrecognized arguments: --rows 5; see python -m bench\.inference"),
+    (bench_cli.main, ["--only", "batch", "--rows", "5000"], 2,
+     r"^error: the batch benchmark takes no options here \(--rows 5000\); .*python -m bench\.batch for its own"),
+    (batch.main, ["--rows", "5"], 2,
+     r"^error: --rows 5 must be between 1,000 and 10,000,000; see python -m bench\.batch"),
+    (batch.main, ["--repeat", "0"], 2, r"^error: --repeat 0 must be at least 1; see python -m bench\.batch"),
 ]
 
 

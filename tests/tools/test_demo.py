@@ -2,7 +2,7 @@
 
 The fast tests put a fake emulator behind the demo's phases (the module's `Emulator` is the seam)
 and make one phase fail; two subprocess tests use the real emulator: SIGTERM during the bootstrap,
-and (slow) a failure after all seven stacks are deployed, which must still destroy them.
+and (slow) a failure after all eight stacks are deployed, which must still destroy them.
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ def test_an_emulator_killed_during_the_bootstrap_is_the_one_line_and_nothing_is_
 
 @pytest.mark.slow
 def test_a_failure_after_the_deploy_destroys_every_stack_and_leaves_nothing(tmp_path):
-    # GIVEN the real demo whose data upload fails once all seven stacks are deployed
+    # GIVEN the real demo whose data upload fails once all eight stacks are deployed
     script = textwrap.dedent("""
         from tools import cli
         from tools.demo import __main__ as demo

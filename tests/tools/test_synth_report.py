@@ -100,7 +100,7 @@ BAD = [
     pytest.param(["model_package_version=²"], "ok", 2, r"model_package_version '²' must be a version number", False,
                  id="version-unicode-digit"),
     pytest.param(["regoin=eu-west-1"], "ok", 2, r"unknown context key 'regoin'; the app reads env, account,"
-                 r" region, model_package_version$", False, id="unknown-key"),
+                 r" region, model_package_version, delivery$", False, id="unknown-key"),
     pytest.param(["env"], "ok", 2, r"context 'env' is not KEY=VALUE", False, id="not-key-value"),
     pytest.param(["env=dev", "env=prod"], "ok", 2, r"context key 'env' is given twice", False, id="key-twice"),
     pytest.param([], "missing-cli", 1, r"the CDK CLI .*/node_modules/.bin/nope is not installed; run `make setup`",

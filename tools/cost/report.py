@@ -100,15 +100,16 @@ def _quiet_stderr():
 
 def environment_cost(env: str, *, processing_minutes: float = 5.0, trial_minutes: float = 5.0) -> EnvironmentCost:
     from stacks.config import load
-    from tools.pipeline_runner.template import PIPELINE_TYPE, load_pipeline
+    from tools.pipeline_runner.template import load_pipeline
 
-    region = load(env).region
+    config = load(env)
+    region = config.region
     prices = prices_for(region)
     with tempfile.TemporaryDirectory(prefix="mlp-cost-") as tmp:
         templates = synthesize(env, Path(tmp))
-        # The training pipeline's stack (the monitoring stack holds a pipeline too).
-        pipeline_stack = next(name for name, t in templates.items() if name == load(env).stack_name("pipeline")
-                              and any(r["Type"] == PIPELINE_TYPE for r in t["Resources"].values()))
+        # The training pipeline's run (the monitoring and batch-scoring stacks hold
+        # pipelines too; batch scoring costs its transform instances' time).
+        pipeline_stack = config.stack_name("pipeline")
         # Without a CloudFormation client ARNs become placeholders: prices need none.
         definition = load_pipeline(Path(tmp) / f"{pipeline_stack}.template.json").definition
     return EnvironmentCost(

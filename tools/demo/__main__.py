@@ -3,6 +3,7 @@
 synth (every cdk-nag pack) -> emulator -> bootstrap -> deploy every stack ->
 breast-cancer CSV into the raw bucket -> the synthesized pipeline run locally
 with its data in the emulator's S3 -> model registered, approved, served ->
+the batch-scoring pipeline scores the data set with the approved version (row ids kept) ->
 shifted traffic captured as the endpoint would -> the monitoring pipeline publishes
 the version's drift baseline and compares the capture with it (plot in
 demo-output/drift.png) -> the retraining guard lets the drift alarm start the
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from stacks.config import ENVIRONMENTS
 from tools import cli, synth_report
-from tools.demo import cycle, summary
+from tools.demo import approaches, batch, cycle, summary
 from tools.demo.cost import execution_costs
 from tools.demo.phases import DemoError, Phases
 from tools.emulator import Emulator, format_report
@@ -168,6 +169,32 @@ def _run(emu: Emulator, scratch: Path, args: argparse.Namespace, phases: Phases,
         labels = [int(float(r.split(",", 1)[0])) for r in rows]
         body, _ = predict_csv(model_url, "\n".join(r.split(",", 1)[1] for r in rows), storage=storage)
         state["predictions"] = list(zip(labels, (float(v) for v in body.decode().split()), strict=True))
+    with phases.phase("the approaches compared (evaluation report, plots, model card)"):
+        state["comparison"] = comparison = approaches.fetch(storage, execution, args.plot.parent)
+        for line in approaches.table(comparison).splitlines():
+            phases.log(line)
+        phases.log(f"approach chosen: {comparison['verdict']['winner']}: {comparison['sentence']}")
+        phases.log("plots: " + ", ".join(comparison["plot_files"]))
+        line = approaches.card_summary(sm.describe_model_package(ModelPackageName=arn))
+        if not line:
+            raise DemoError(f"version {register.detail['version']} has no model card in the registry")
+        phases.log(f"version {register.detail['version']}: {line}")
+    with phases.phase("batch scoring (approved version, local transform)"):
+        import numpy as np
+
+        version = int(register.detail["version"])
+        try:
+            scored = batch.run(CONFIG, state["assembly"] / f"{CONFIG.stack_name('batch')}.template.json",
+                               storage=storage, cloudformation=state["cloudformation"], sagemaker=sm,
+                               version=version, features=np.loadtxt(data, delimiter=",", skiprows=1)[:, 1:],
+                               scratch=scratch, log=phases.log)
+        except PipelineError as exc:
+            raise DemoError(f"batch scoring: {exc}") from None
+        state["batch_scoring"] = scored
+        phases.log(f"version {version}: {scored.rows} rows scored in {scored.requests} request(s),"
+                   f" {scored.rows / scored.seconds:,.0f} rows/s -> {', '.join(scored.outputs)}")
+        for line in scored.sample:
+            phases.log(f"  {batch.abbreviated(line)}")
     _close_the_cycle(scratch, args, phases, state, storage, sm, data, register.detail, model_url, execution)
 
 
@@ -304,7 +331,9 @@ def _print_summary(phases: Phases, state: dict) -> None:
         costs = []
     print(summary.render(execution, predictions=state.get("predictions", []), registered=state.get("registered", {}),
                          costs=costs, timings=phases.timings, drift=state.get("drift"),
-                         retrained=state.get("retrained"), guard=state.get("guard")))
+                         retrained=state.get("retrained"), guard=state.get("guard"),
+                         comparison=state.get("comparison"),
+                         comparison_table=approaches.table(state["comparison"]) if state.get("comparison") else ""))
 
 
 if __name__ == "__main__":

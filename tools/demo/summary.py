@@ -12,7 +12,7 @@ def _table(rows: list[list[str]], indent: str = "  ") -> str:
 
 def render(execution, *, predictions: list[tuple[int, float]], registered: dict, costs: list[JobCost],
            timings: list[tuple[str, float, str]], drift=None, retrained: dict | None = None,
-           guard: list[str] | None = None) -> str:
+           guard: list[str] | None = None, comparison: dict | None = None, comparison_table: str = "") -> str:
     out = [f"Pipeline {execution.pipeline_name}, execution {execution.execution_id}: {execution.status}"
            f" in {execution.seconds:.1f}s", "", "Steps"]
     out.append(_table([["step", "type", "status", "seconds"]] + [
@@ -24,6 +24,10 @@ def render(execution, *, predictions: list[tuple[int, float]], registered: dict,
         out += ["", f"Tuning ({tune.detail['strategy']}, {len(tune.detail['trials'])} trials): best"
                 f" {best['name']}, {objective['MetricName']} = {best['objective']:.6f} ({objective['Type']})"]
         out += [f"  {k} = {v}" for k, v in sorted(best["hyperparameters"].items())]
+        if comparison:
+            out += ["", "Approaches (test set; the gate decides on the objective)", comparison_table]
+            out.append(f"  approach chosen: {comparison['verdict']['winner']}: {comparison['sentence']}")
+            out += [f"  plot: {f}" for f in comparison.get("plot_files", [])]
     check = next((s for s in execution.steps if s.type == "Condition" and s.status == "Succeeded"), None)
     if check:
         for condition in check.detail["conditions"]:
@@ -38,6 +42,8 @@ def render(execution, *, predictions: list[tuple[int, float]], registered: dict,
     if registered:
         out += [f"  model package: {registered['model_package_arn']} (version {registered['version']},"
                 f" {registered['approval']})", f"  registered metrics: {registered['metrics_uri']}"]
+        if registered.get("model_card"):
+            out.append(f"  model card: {registered['model_card']['ModelCardStatus']}, on the registered version")
     if predictions:
         out += ["", "Sample predictions (registered model, training/inference.py handlers)"]
         out.append(_table([["label", "P(label=1)"]] + [[str(label), f"{p:.4f}"] for label, p in predictions]))

@@ -599,6 +599,63 @@ def detach_managed_policies_before_role_delete() -> None:
     _wrap(Role, "delete_from_cloudformation_json", delete)
 
 
+def iam_group_resource() -> None:
+    """moto 5.2.5 implements IAM groups (CreateGroup, AttachGroupPolicy, ...) but has no CloudFormation
+    model for ``AWS::IAM::Group``, so the people stack's groups were skipped and the managed policies
+    naming them in ``Groups`` failed to attach. Create the group through moto's own backend.
+    """
+    from moto.core.common_models import CloudFormationModel
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    class GroupResource(CloudFormationModel):
+        def __init__(self, name: str, arn: str) -> None:
+            self.name, self.arn = name, arn
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name  # Ref of AWS::IAM::Group is its name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "GroupName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::IAM::Group"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "Arn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> GroupResource:
+            props = cloudformation_json.get("Properties", {})
+            backend = iam_backends[account_id][get_partition(region_name)]
+            group = backend.create_group(props.get("GroupName", resource_name), props.get("Path", "/"))
+            for policy_arn in props.get("ManagedPolicyArns", []):
+                backend.attach_group_policy(policy_arn, group.name)
+            return cls(group.name, group.arn)
+
+        @classmethod
+        def delete_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            backend = iam_backends[account_id][get_partition(region_name)]
+            group = backend.groups.get(resource_name)
+            if group is not None:
+                for policy in list(group.managed_policies.values()):
+                    backend.detach_group_policy(policy.arn, resource_name)
+                backend.delete_group(resource_name)
+
+    iam_group_resource.model = GroupResource  # type: ignore[attr-defined]
+
+
 # -- SageMaker -----------------------------------------------------------------------------------
 
 
@@ -674,6 +731,33 @@ def sagemaker_names_from_template() -> None:
         model.cloudformation_name_type = staticmethod(lambda name=name_property: name)  # type: ignore[method-assign]
 
 
+def model_package_model_card() -> None:
+    """moto 5.2.5: CreateModelPackage drops ``ModelCard`` (``ModelCardContent`` and ``ModelCardStatus``,
+    which the API accepts and DescribeModelPackage returns), so a registered version had no card. Keep
+    the request's card on the model package and return it from DescribeModelPackage.
+    """
+    from moto.sagemaker.models import ModelPackage
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def create(original: Callable[..., Any], self: Any) -> Any:
+        result = original(self)
+        card = self._get_param("ModelCard")
+        if card:
+            arn = result.result["ModelPackageArn"]
+            self.sagemaker_backend.describe_model_package(model_package_name=arn).model_card = card
+        return result
+
+    def describe(original: Callable[..., Any], self: Any) -> dict[str, Any]:
+        response = original(self)
+        card = getattr(self, "model_card", None)
+        if card:
+            response["ModelCard"] = card
+        return response
+
+    _wrap(SageMakerResponse, "create_model_package", create)
+    _wrap(ModelPackage, "gen_response_object", describe)
+
+
 def notebook_instance_settings_from_template() -> None:
     """moto 5.2.5: AWS::SageMaker::NotebookInstance passes only InstanceType and RoleArn to its
     own CreateNotebookInstance, dropping KmsKeyId, LifecycleConfigName, DirectInternetAccess,
@@ -714,6 +798,7 @@ def notebook_instance_settings_from_template() -> None:
 PATCHES: list[Callable[[], None]] = [
     get_stack_output_intrinsic,
     model_package_group_resource,
+    iam_group_resource,
     delete_vpc_endpoints_flow_logs_route_tables,
     detach_managed_policies_before_role_delete,
     flow_log_s3_destination_with_prefix,
@@ -732,6 +817,7 @@ PATCHES: list[Callable[[], None]] = [
     s3_bucket_settings_from_template,
     s3_bucket_delete_refuses_when_not_empty,
     sagemaker_names_from_template,
+    model_package_model_card,
     notebook_instance_settings_from_template,
     security_group_egress_from_template,
 ]

@@ -30,6 +30,7 @@ from stacks.config import BATCH_SCORING_PREFIX, MONITORING_PREFIX, MONITORING_RE
 from stacks.images import repository_arn, spark_processing_image_uri, xgboost_image_uri
 from tools.iam_evaluator.decide import ContextValue, Decision, Request, decide_all
 from tools.iam_evaluator.perimeter import PEOPLE, perimeter_cases
+from tools.iam_evaluator.personas import persona_cases
 from tools.iam_evaluator.policies import NamedPolicy, PlatformPolicies
 
 ALLOW, DENY = "allow", "deny"
@@ -39,7 +40,9 @@ PRINCIPALS = {
     "processing": "ProcessingJobRole",
     "training": "TrainingJobRole",
     "hosting": "HostingRole",
+    "batch": "BatchScoringRole",
     "pipeline": "PipelineExecutionRole",
+    "batch-pipeline": "BatchPipelineRole",
     "notebook": "NotebookRole",
     # stacks/monitoring_stack.py: services' roles, not SageMaker's.
     "monitoring-schedule": "ScheduleRole",
@@ -276,6 +279,85 @@ def _hosting(p: _Platform) -> list[Case]:
     ]
 
 
+def _batch(p: _Platform) -> list[Case]:
+    """The transform job's role: the scoring input, the model artifact, the scored output; nothing else."""
+    who, scoring = "batch", f"{BATCH_SCORING_PREFIX}/"
+    return [
+        *_data_cases(
+            p,
+            who,
+            reads=[("raw", scoring, p.data_key), ("models", TRAINING_PREFIX, p.model_key)],
+            writes=[("models", scoring, p.model_key)],
+            denied=[
+                ("s3:GetObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", "read the training data"),
+                ("s3:PutObject", f"{p.bucket('raw')}/{scoring}part-0.csv", "overwrite its input"),
+                ("s3:GetObject", f"{p.bucket('processed')}/{CHANNELS_PREFIX}part-0.csv", "read data channels"),
+                ("s3:PutObject", f"{p.bucket('models')}/{TRAINING_PREFIX}model.tar.gz", "overwrite a model"),
+                ("s3:PutObject", f"{p.bucket('models')}/{DATA_CAPTURE_PREFIX}capture.jsonl", "forge data capture"),
+                ("s3:GetObject", f"{p.foreign_bucket('raw')}/{scoring}part-0.csv", "read another project's bucket"),
+            ],
+        ),
+        Case(who, "kms:GenerateDataKey", p.data_key, p.via_s3, DENY, "encrypt with the data key"),
+        *_job_role_cases(p, who, "batch"),
+    ]
+
+
+def _batch_launch_cases(p: _Platform) -> list[Case]:
+    """The batch-scoring pipeline's role: an isolated model, a transform job with that model; nothing else."""
+    who = "batch-pipeline"
+    model = p.sagemaker(f"model/{PIPELINE_JOB_PREFIX}abc123-createscoringmodel-x1")
+    transform = p.sagemaker(f"transform-job/{PIPELINE_JOB_PREFIX}abc123-scorebatch-x1")
+    platform_vpc = {"sagemaker:VpcSubnets": p.subnets, "sagemaker:VpcSecurityGroupIds": [p.workload_sg]}
+    isolated = {"sagemaker:NetworkIsolation": True, **(platform_vpc if p.in_vpc else {})}
+    broken_model = {
+        "network isolation off": {"sagemaker:NetworkIsolation": False},
+        "no network isolation key": {"sagemaker:NetworkIsolation": None},
+        "a foreign subnet among the subnets": {**platform_vpc, "sagemaker:VpcSubnets": [*p.subnets, "subnet-foreign"]},
+        "a foreign security group": {**platform_vpc, "sagemaker:VpcSecurityGroupIds": ["sg-foreign"]},
+        **({"no VPC at all": {"sagemaker:VpcSubnets": None, "sagemaker:VpcSecurityGroupIds": None}}
+           if p.in_vpc else {}),
+    }
+    transform_ok = {"sagemaker:VolumeKmsKeyArn": p.model_key, "sagemaker:OutputKmsKeyArn": p.model_key,
+                    "sagemaker:ModelArn": model}
+    broken_transform = {
+        "no volume key": {"sagemaker:VolumeKmsKeyArn": None},
+        "a foreign volume key": {"sagemaker:VolumeKmsKeyArn": p.foreign_key},
+        "no output key": {"sagemaker:OutputKmsKeyArn": None},
+        "a foreign output key": {"sagemaker:OutputKmsKeyArn": p.foreign_key},
+        "the data key as output key": {"sagemaker:OutputKmsKeyArn": p.data_key},
+        "a model the pipeline did not create": {"sagemaker:ModelArn": p.sagemaker("model/hand-made-model")},
+    }
+    return [
+        Case(who, "sagemaker:CreateModel", model, isolated, ALLOW, "CreateModel isolated within the guardrails"),
+        *(Case(who, "sagemaker:CreateModel", model, {**isolated, **change}, DENY, f"CreateModel with {why}")
+          for why, change in broken_model.items()),
+        Case(who, "sagemaker:CreateModel", p.sagemaker(f"model/{p.config.prefix}-adhoc"), isolated, DENY,
+             "CreateModel not named by the pipeline"),
+        Case(who, "sagemaker:CreateTransformJob", transform, transform_ok, ALLOW,
+             "CreateTransformJob within the guardrails"),
+        *(Case(who, "sagemaker:CreateTransformJob", transform, {**transform_ok, **change}, DENY,
+               f"CreateTransformJob with {why}") for why, change in broken_transform.items()),
+        Case(who, "sagemaker:CreateTransformJob", p.sagemaker("transform-job/adhoc-scoring"), transform_ok, DENY,
+             "CreateTransformJob not named by the pipeline"),
+        Case(who, "sagemaker:DescribeTransformJob", transform, {}, ALLOW, "watch its transform jobs"),
+        Case(who, "iam:PassRole", p.roles["batch"], {"iam:PassedToService": SAGEMAKER}, ALLOW,
+             "pass the batch-scoring role to SageMaker"),
+        Case(who, "iam:PassRole", p.roles["batch"], {"iam:PassedToService": "ec2.amazonaws.com"}, DENY,
+             "pass the batch-scoring role to EC2"),
+        Case(who, "iam:PassRole", p.roles["training"], {"iam:PassedToService": SAGEMAKER}, DENY,
+             "pass the training role"),
+        Case(who, "sagemaker:CreateTrainingJob", p.sagemaker(f"training-job/{PIPELINE_JOB_PREFIX}abc123-train-x1"),
+             p.job_context(), DENY, "launch training jobs"),
+        Case(who, "sagemaker:CreateModelPackage", p.sagemaker(f"model-package/{p.group}/3"),
+             {"sagemaker:ModelApprovalStatus": PENDING_APPROVAL}, DENY, "register a version"),
+        Case(who, "kms:CreateGrant", p.model_key, {"kms:GrantIsForAWSResource": True}, ALLOW,
+             "let SageMaker encrypt transform volumes"),
+        Case(who, "kms:CreateGrant", p.data_key, {"kms:GrantIsForAWSResource": True}, DENY, "grant the data key"),
+        Case(who, "s3:GetObject", f"{p.bucket('models')}/{TRAINING_PREFIX}model.tar.gz", {}, DENY,
+             "download a model"),
+    ]
+
+
 def _launch_cases(p: _Platform, who: str, action: str, resource: str, output_key: str | None = None) -> list[Case]:
     """One compliant launch, then each guardrail broken alone."""
     short = action.split(":")[1]
@@ -355,6 +437,10 @@ def _pipeline(p: _Platform) -> list[Case]:
         Case(who, "kms:DescribeKey", p.model_key, {}, ALLOW, "describe the volume key"),
         Case(who, "kms:CreateGrant", p.data_key, {"kms:GrantIsForAWSResource": True}, DENY,
              "grant the data key"),
+        Case(who, "sagemaker:CreateTransformJob", p.sagemaker(f"transform-job/{PIPELINE_JOB_PREFIX}abc123-s-x1"),
+             {"sagemaker:VolumeKmsKeyArn": p.model_key, "sagemaker:OutputKmsKeyArn": p.model_key}, DENY,
+             "launch transform jobs (batch scoring has its own role)"),
+        Case(who, "iam:PassRole", p.roles["batch"], to_sagemaker, DENY, "pass the batch-scoring role"),
         *_data_cases(
             p,
             who,
@@ -411,6 +497,7 @@ def _notebook(p: _Platform) -> list[Case]:
         Case(who, "iam:PassRole", p.roles["training"], to_sagemaker, ALLOW, "pass the training role to SageMaker"),
         Case(who, "iam:PassRole", p.roles["processing"], to_sagemaker, DENY, "pass the processing role"),
         Case(who, "iam:PassRole", p.roles["pipeline"], to_sagemaker, DENY, "pass the pipeline role"),
+        Case(who, "iam:PassRole", p.roles["batch"], to_sagemaker, DENY, "pass the batch-scoring role"),
         Case(who, "iam:PassRole", p.roles["training"], {"iam:PassedToService": "lambda.amazonaws.com"}, DENY,
              "pass the training role to Lambda"),
     ]
@@ -510,8 +597,10 @@ def _services(p: _Platform) -> list[Case]:
 def platform_cases(policies: PlatformPolicies, config: PlatformConfig) -> list[Case]:
     """The whole contract of one environment."""
     p = _Platform(policies, config)
-    return [*_processing(p), *_training(p), *_hosting(p), *_pipeline(p), *_notebook(p), *_monitoring(p), *_trust(p),
-            *_services(p), *perimeter_cases(p, Case, ALLOW, DENY, FOREIGN_ACCOUNT)]
+    return [*_processing(p), *_training(p), *_hosting(p), *_batch(p), *_pipeline(p), *_batch_launch_cases(p),
+            *_notebook(p), *_monitoring(p), *_trust(p), *_services(p),
+            *perimeter_cases(p, Case, ALLOW, DENY, FOREIGN_ACCOUNT),
+            *persona_cases(p, Case, ALLOW, DENY, policies.groups)]
 
 
 def image_repository_policy(repository: str) -> NamedPolicy:

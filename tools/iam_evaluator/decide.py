@@ -105,6 +105,7 @@ def decide_all(
                 "context": _context(request),
                 "identityPolicies": _identity_policies(policies, request),
                 "resourcePolicy": resource_policy.document if resource_policy else None,
+                "permissionBoundaries": _boundaries(policies, request),
             }
         )
     answer = run_batch(payload)
@@ -156,3 +157,11 @@ def _identity_policies(policies: PlatformPolicies, request: Request) -> list[dic
             f"{request.principal} is not a role of the templates; pass identity_policies for it"
         )
     return [{"name": p.name, "policy": p.document} for p in role.identity_policies]
+
+
+def _boundaries(policies: PlatformPolicies, request: Request) -> list[dict] | None:
+    """The permissions boundary of a role of the templates; none for other principals."""
+    role = policies.role_by_arn(request.principal) if request.identity_policies is None else None
+    if role is None or role.permissions_boundary is None:
+        return None
+    return [{"name": role.permissions_boundary.name, "policy": role.permissions_boundary.document}]

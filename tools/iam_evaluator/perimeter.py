@@ -10,11 +10,14 @@ own policy (key policy, bucket policy, trust policy).
 from __future__ import annotations
 
 from tools.iam_evaluator.decide import ContextValue
+from tools.iam_evaluator.personas import PERSONA_ROLES
 
-#: Construct IDs (logical ID prefixes) of the roles people assume, in the data stack.
+#: Construct IDs (logical ID prefixes) of the roles people assume: the data stack's
+#: key administrator and break-glass roles, and the people stack's personas.
 PEOPLE = {
     "break-glass": "BreakGlassRole",
     "key-admin": "KeyAdministratorRole",
+    **PERSONA_ROLES,
 }
 #: What an account administrator (or a role with AdministratorAccess) holds.
 ADMIN_STAR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}

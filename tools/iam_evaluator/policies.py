@@ -30,6 +30,8 @@ class Role:
     arn: str
     trust_policy: NamedPolicy
     identity_policies: tuple[NamedPolicy, ...]
+    #: The managed policy named by the role's ``PermissionsBoundary`` (it caps the identity policies).
+    permissions_boundary: NamedPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class PlatformPolicies:
     roles: tuple[Role, ...]
     resource_policies: tuple[ResourcePolicy, ...]
     resolver: Resolver = field(repr=False, compare=False)
+    #: Identity policies of each IAM group, by group name (what its members hold).
+    groups: Mapping[str, tuple[NamedPolicy, ...]] = field(default_factory=dict)
 
     def role(self, logical_id_prefix: str) -> Role:
         """The one role whose logical ID starts with ``logical_id_prefix`` (the construct's id)."""
@@ -103,7 +107,13 @@ class PlatformPolicies:
         """(``kind stack/LogicalId``, statement) of every policy: identity, trust and resource policies."""
         seen: set[str] = set()
         for role in self.roles:
-            for policy in (role.trust_policy, *role.identity_policies):
+            boundary = (role.permissions_boundary,) if role.permissions_boundary else ()
+            for policy in (role.trust_policy, *role.identity_policies, *boundary):
+                if policy.name not in seen:
+                    seen.add(policy.name)
+                    yield from ((policy.name, s) for s in _statements(policy.document))
+        for group_policies in self.groups.values():
+            for policy in group_policies:
                 if policy.name not in seen:
                     seen.add(policy.name)
                     yield from ((policy.name, s) for s in _statements(policy.document))
@@ -124,6 +134,8 @@ def load_policies(templates: Mapping[str, Mapping], *, account: str, region: str
     """The concrete policies of one environment's templates (``{stack: template JSON}``, all stacks)."""
     resolver = Resolver(templates, account=account, region=region)
     role_policies: dict[str, list[NamedPolicy]] = {}
+    group_policies: dict[str, list[NamedPolicy]] = {}
+    managed_policies: dict[str, NamedPolicy] = {}
     resource_policies: list[ResourcePolicy] = []
     roles: list[tuple[str, str, dict]] = []
 
@@ -147,6 +159,10 @@ def load_policies(templates: Mapping[str, Mapping], *, account: str, region: str
                 policy = NamedPolicy(name, value("PolicyDocument"))
                 for role_name in value("Roles") if "Roles" in props else []:
                     role_policies.setdefault(role_name, []).append(policy)
+                for group_name in value("Groups") if "Groups" in props else []:
+                    group_policies.setdefault(group_name, []).append(policy)
+                if kind == "AWS::IAM::ManagedPolicy":
+                    managed_policies[resolver.ref(stack, logical_id)] = policy
             elif kind == "AWS::KMS::Key":
                 arn = resolver.attribute(stack, logical_id, "Arn")
                 resource_policies.append(ResourcePolicy("key", (arn,), NamedPolicy(name, value("KeyPolicy"))))
@@ -166,14 +182,20 @@ def load_policies(templates: Mapping[str, Mapping], *, account: str, region: str
     return PlatformPolicies(
         account=account,
         region=region,
-        roles=tuple(_role(resolver, *found, role_policies) for found in roles),
+        roles=tuple(_role(resolver, *found, role_policies, managed_policies) for found in roles),
         resource_policies=tuple(resource_policies),
         resolver=resolver,
+        groups={name: tuple(found) for name, found in group_policies.items()},
     )
 
 
 def _role(
-    resolver: Resolver, stack: str, logical_id: str, resource: Mapping, role_policies: Mapping[str, list[NamedPolicy]]
+    resolver: Resolver,
+    stack: str,
+    logical_id: str,
+    resource: Mapping,
+    role_policies: Mapping[str, list[NamedPolicy]],
+    managed_policies: Mapping[str, NamedPolicy],
 ) -> Role:
     props = resource["Properties"]
     managed_arns = resolver.resolve(stack, props.get("ManagedPolicyArns", []), f"Resources/{logical_id}")
@@ -186,10 +208,20 @@ def _role(
     role_name = resolver.ref(stack, logical_id)
     policies = role_policies.get(role_name, []) + role_policies.get(f"{stack}/{logical_id}", [])
     trust = resolver.resolve(stack, props["AssumeRolePolicyDocument"], f"Resources/{logical_id}/AssumeRolePolicy")
+    boundary = None
+    if "PermissionsBoundary" in props:
+        boundary_arn = resolver.resolve(stack, props["PermissionsBoundary"], f"Resources/{logical_id}")
+        boundary = managed_policies.get(boundary_arn)
+        if boundary is None:
+            raise UnresolvedIntrinsic(
+                f"{stack}: role {logical_id} has the permissions boundary {boundary_arn}, which no template"
+                " creates; pass every stack of the environment"
+            )
     return Role(
         stack=stack,
         logical_id=logical_id,
         arn=resolver.attribute(stack, logical_id, "Arn"),
         trust_policy=NamedPolicy(f"{stack}/{logical_id}/trust", trust),
         identity_policies=tuple(policies),
+        permissions_boundary=boundary,
     )

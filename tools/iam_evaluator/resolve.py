@@ -109,6 +109,10 @@ def _sagemaker(kind: str, name_property: str) -> Callable[[str, _Property, str, 
 PHYSICAL_IDS: dict[str, Callable[[str, _Property, str, str], _Physical]] = {
     "AWS::IAM::Role": _role,
     "AWS::IAM::ManagedPolicy": _managed_policy,
+    "AWS::IAM::Group": lambda logical_id, props, account, region: (
+        _named(props, "GroupName", logical_id),
+        {"Arn": f"arn:aws:iam::{account}:group{props('Path') or '/'}{_named(props, 'GroupName', logical_id)}"},
+    ),
     "AWS::KMS::Key": _key,
     "AWS::KMS::Alias": lambda logical_id, props, account, region: (props("AliasName"), {}),
     "AWS::S3::Bucket": _bucket,

@@ -16,7 +16,10 @@ ranges with their scaling, seeded by RandomSeed or ``RunOptions.seed``;
 MaxNumberOfTrainingJobs/MaxParallelTrainingJobs; several instances per trial with
 ShardedByS3Key shards; objective from the MetricDefinitions regex; model.tar.gz
 to ``<S3OutputPath>/<job>/output/``), Condition (comparisons, In, Not, Or),
-RegisterModel (CreateModelPackage on the given SageMaker client) and Fail.
+RegisterModel (CreateModelPackage on the given SageMaker client), Model (CreateModel
+from an Approved model package version) and Transform (batch transform through the
+artifact's own handlers: line splitting, MultiRecord batching by MaxPayloadInMB,
+CSV input/output filters, JoinSource; see transform.py), and Fail.
 ``Get`` on Parameters, Execution variables and any Describe-shaped step
 property; Std:Join; Std:JsonGet on PropertyFiles read back from S3.
 
@@ -24,7 +27,7 @@ Not emulated, because nothing local can stand for it: IAM roles, KMS, VPC and
 network isolation (the values are resolved, never enforced), managed spot
 interruptions, checkpoints and RetryStrategy, tuning early stopping (Auto),
 warm start (no parent job exists locally), Pipe mode, Hyperband and Grid,
-Training/Transform/Lambda/Model steps, and several processing instances.
+Training/Lambda steps, and several processing or transform instances.
 """
 
 from __future__ import annotations

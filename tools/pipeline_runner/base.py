@@ -43,6 +43,8 @@ class Workspace:
     log: Callable[[str], None] = print
     account: str = "111122223333"
     region: str = "us-east-1"
+    #: Models created by Model steps of this run: name -> container (Image, ModelDataUrl, Environment).
+    models: dict = field(default_factory=dict)
 
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"

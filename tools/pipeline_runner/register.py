@@ -32,6 +32,8 @@ def run_register_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
               "model_data_url": args["InferenceSpecification"]["Containers"][0].get("ModelDataUrl"),
               "metrics_uri": args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri"),
               "drift_baseline_uri": baseline,
-              "metadata": described.get("CustomerMetadataProperties", {})}
+              "metadata": described.get("CustomerMetadataProperties", {}),
+              # The card as the registry returns it, so a run shows that the version carries it.
+              "model_card": described.get("ModelCard")}
     return StepOutcome(properties, {}, detail)
 

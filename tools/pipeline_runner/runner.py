@@ -19,12 +19,15 @@ from tools.pipeline_runner.expressions import Context, evaluate_condition, resol
 from tools.pipeline_runner.processing import run_processing_step
 from tools.pipeline_runner.register import run_register_step
 from tools.pipeline_runner.storage import Storage
+from tools.pipeline_runner.transform import run_model_step, run_transform_step
 from tools.pipeline_runner.tuning import run_tuning_step
 
 EXECUTORS: dict[str, Callable[[dict, dict, Workspace], StepOutcome]] = {
     "Processing": run_processing_step,
     "Tuning": run_tuning_step,
     "RegisterModel": run_register_step,
+    "Model": run_model_step,
+    "Transform": run_transform_step,
 }
 EXECUTION_VARIABLES = ("PipelineExecutionId", "PipelineExecutionArn", "PipelineName", "PipelineArn",
                        "StartDateTime", "CurrentDateTime")

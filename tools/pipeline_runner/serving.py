@@ -20,13 +20,14 @@ from tools.pipeline_runner.tarballs import extract
 SERVING_CODE = Path("code") / "inference.py"
 
 
-def _handlers(model_dir: Path):
+def load_handlers(model_dir: Path, *, step: str = "serve"):
+    """The artifact's ``code/inference.py`` as a module (``model_fn``, ``transform_fn``)."""
     program = model_dir / SERVING_CODE
     if not program.is_file():
         raise PipelineError(
-            f"the model artifact has no {SERVING_CODE}: an endpoint with network isolation could not load"
+            f"the model artifact has no {SERVING_CODE}: a container with network isolation could not load"
             " the handlers; train.py packages them next to xgboost-model",
-            step="serve", field="ModelDataUrl",
+            step=step, field="ModelDataUrl",
         )
     # The handlers import their library as ``smxgb``, as inside the container.
     if str(program.parent) not in sys.path:
@@ -44,6 +45,6 @@ def predict_csv(model_data_url: str, body: str, *, storage: Storage, accept: str
         storage.get(*split_uri(model_data_url), tarball)
         model_dir = Path(scratch) / "model"
         extract(tarball, model_dir, step="serve", field="ModelDataUrl")
-        handlers = _handlers(model_dir)
+        handlers = load_handlers(model_dir)
         model = handlers.model_fn(str(model_dir))
     return handlers.transform_fn(model, body, "text/csv", accept)

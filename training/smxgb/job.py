@@ -156,7 +156,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             built.remove_cache()
     # What evaluation needs to compare the approaches travels with the model itself, so the
     # artifact of any trial says which approach made it and how it scored round by round.
-    outputs.describe_model(result.booster, hps["approach"], result.history)
+    outputs.describe_model(result.booster, hps, result.history)
     report = {
         "approach": hps["approach"],
         "hyperparameters": hps,

@@ -41,10 +41,16 @@ APPROACH_ATTR = "approach"
 VALIDATION_HISTORY_ATTR = "validation_history"
 
 
-def describe_model(booster: xgb.Booster, approach: str, history: dict[str, dict[str, list[float]]]) -> None:
-    """Record the approach and the validation metrics of every round in the model's own attributes."""
+HYPERPARAMETERS_ATTR = "hyperparameters"
+
+
+def describe_model(booster: xgb.Booster, hps: dict[str, Any], history: dict[str, dict[str, list[float]]]) -> None:
+    """Record the approach, the hyperparameters and the validation metrics of every round in the model's
+    own attributes, so any trial's artifact tells evaluation (and the model card) what it is."""
     validation = {metric: [float(v) for v in values] for metric, values in history.get("validation", {}).items()}
-    booster.set_attr(**{APPROACH_ATTR: approach, VALIDATION_HISTORY_ATTR: json.dumps(validation)})
+    settings = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in sorted(hps.items())}
+    booster.set_attr(**{APPROACH_ATTR: hps["approach"], VALIDATION_HISTORY_ATTR: json.dumps(validation),
+                        HYPERPARAMETERS_ATTR: json.dumps(settings)})
 
 
 def save_model(booster: xgb.Booster, model_dir: Path) -> Path:

@@ -1,0 +1,1 @@
+"""The architecture diagram, generated from the cloud assembly (``python -m tools.diagram``)."""

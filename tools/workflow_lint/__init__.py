@@ -1,0 +1,1 @@
+"""actionlint over the repository's GitHub Actions workflows (``python -m tools.workflow_lint``)."""

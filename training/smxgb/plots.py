@@ -1,0 +1,103 @@
+"""The evaluation's pictures, written as PNG next to its report.
+
+matplotlib's object API with the Agg canvas (no pyplot, no display, no global
+state): it imports faster and needs nothing the container lacks. Each function
+returns the file it wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+DPI = 72
+ROC_FILE = "roc.png"
+PR_FILE = "precision_recall.png"
+RESIDUALS_FILE = "residuals.png"
+IMPORTANCE_FILE = "feature_importance.png"
+CURVE_FILE = "validation_curve.png"
+TOP_FEATURES = 15
+
+
+def _figure(width: float = 5.0, height: float = 3.6):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    FigureCanvasAgg(figure)
+    return figure, figure.add_subplot(1, 1, 1)
+
+
+def _save(figure, output_dir: Path, name: str) -> Path:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / name
+    figure.tight_layout()
+    figure.savefig(target, dpi=DPI)
+    return target
+
+
+def _roc_points(labels: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(false positive rate, true positive rate, precision) at every distinct threshold, highest first."""
+    order = np.argsort(-score, kind="mergesort")
+    sorted_score, sorted_labels = score[order], labels[order]
+    last = np.r_[np.nonzero(np.diff(sorted_score))[0], sorted_score.size - 1]
+    tp = np.cumsum(sorted_labels)[last]
+    fp = (last + 1) - tp
+    positives, negatives = max(labels.sum(), 1), max(labels.size - labels.sum(), 1)
+    return np.r_[0, fp / negatives], np.r_[0, tp / positives], np.r_[1, tp / (tp + fp)]
+
+
+def roc_and_pr(curves: dict[str, tuple[np.ndarray, np.ndarray]], output_dir: Path) -> list[Path]:
+    """ROC and precision-recall of each candidate (``name -> (labels, positive-class score)``)."""
+    roc, roc_axis = _figure()
+    pr, pr_axis = _figure()
+    for name, (labels, score) in curves.items():
+        fpr, tpr, precision = _roc_points(labels.astype(np.int64), score)
+        roc_axis.plot(fpr, tpr, label=name)
+        pr_axis.plot(tpr, precision, label=name)
+    roc_axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
+    roc_axis.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, test set")
+    pr_axis.set(xlabel="recall", ylabel="precision", title="Precision-recall, test set")
+    for axis in (roc_axis, pr_axis):
+        axis.legend(loc="lower right" if axis is roc_axis else "lower left", fontsize=8)
+        axis.grid(True, alpha=0.3)
+    return [_save(roc, output_dir, ROC_FILE), _save(pr, output_dir, PR_FILE)]
+
+
+def residuals(curves: dict[str, tuple[np.ndarray, np.ndarray]], output_dir: Path) -> list[Path]:
+    """Residual (prediction - label) against prediction for each candidate (regression)."""
+    figure, axis = _figure()
+    for name, (labels, predictions) in curves.items():
+        axis.scatter(predictions, predictions - labels, s=6, alpha=0.5, label=name)
+    axis.axhline(0, color="grey", linewidth=0.8)
+    axis.set(xlabel="prediction", ylabel="residual (prediction - label)", title="Residuals, test set")
+    axis.legend(fontsize=8)
+    axis.grid(True, alpha=0.3)
+    return [_save(figure, output_dir, RESIDUALS_FILE)]
+
+
+def feature_importance(gains: dict[str, dict[str, float]], output_dir: Path) -> list[Path]:
+    """Total gain per feature (top features of the winner) for each approach's best model."""
+    figure, axis = _figure(5.5, 4.0)
+    names = list(gains)
+    first = gains[names[0]]
+    features = sorted(first, key=first.get, reverse=True)[:TOP_FEATURES][::-1]
+    height = 0.8 / max(len(names), 1)
+    for index, name in enumerate(names):
+        total = sum(gains[name].values()) or 1.0
+        shares = [gains[name].get(f, 0.0) / total for f in features]
+        axis.barh(np.arange(len(features)) + index * height, shares, height=height, label=name)
+    axis.set_yticks(np.arange(len(features)) + height * (len(names) - 1) / 2, labels=features, fontsize=7)
+    axis.set(xlabel="share of total gain", title="Feature importance")
+    axis.legend(fontsize=8)
+    return [_save(figure, output_dir, IMPORTANCE_FILE)]
+
+
+def validation_curve(name: str, metric: str, values: list[float], x_label: str, output_dir: Path) -> list[Path]:
+    """The winner's validation metric as it grew: per boosting round, or per tree of a forest."""
+    figure, axis = _figure()
+    axis.plot(np.arange(1, len(values) + 1), values, marker="o" if len(values) < 20 else None)
+    axis.set(xlabel=x_label, ylabel=f"validation {metric}", title=f"Validation curve of the winner ({name})")
+    axis.grid(True, alpha=0.3)
+    return [_save(figure, output_dir, CURVE_FILE)]
