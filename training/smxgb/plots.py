@@ -139,7 +139,11 @@ class Painter:
     """
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("fork")  # the code directory is not importable by name: fork, not spawn
+        # fork, not spawn: spawn would re-import evaluate.py (xgboost, scikit-learn) in the child.
+        # Python 3.12 warns (hidden by default) that the process has threads: numpy's OpenBLAS pool,
+        # which OpenBLAS shuts down before a fork (pthread_atfork); XGBoost's OpenMP pool does not
+        # exist yet when evaluate.py forks, before any scoring, and the child only draws.
+        context = multiprocessing.get_context("fork")
         self._connection, child_end = context.Pipe()
         self._process = context.Process(target=_serve, args=(child_end,), name="plots", daemon=True)
         self._process.start()
