@@ -185,6 +185,8 @@ class TuningRange:
 
 #: Engines of the Preprocess step (``PipelineConfig.preprocess_engine``).
 PREPROCESS_ENGINES = ("pandas", "spark")
+#: Formats of the channels the Preprocess step writes (``PipelineConfig.channel_format``).
+CHANNEL_FORMATS = ("csv", "parquet", "recordio")
 
 
 #: Where the Preprocess step's raw data comes from (``SourceConfig.kind``).
@@ -361,6 +363,11 @@ class PipelineConfig:
     #: Where preprocessing reads raw data: files under ``raw_data_prefix`` (default), an Athena
     #: query over a Glue table of that prefix, or a query on your Redshift cluster.
     source: SourceConfig = field(default_factory=SourceConfig)
+    #: Format of the train/validation/test channels. Empty (default): the engine's own, CSV from
+    #: ``pandas``, Parquet from ``spark``. ``csv``, ``parquet`` or ``recordio`` (RecordIO-protobuf, the
+    #: format of SageMaker's built-in algorithms; ``pandas`` only, as the Spark step runs no Python on
+    #: its executors). The trials read the channels with the matching ``ContentType``.
+    channel_format: str = ""
 
     def __post_init__(self) -> None:
         if self.tuning_strategy not in ("Bayesian", "Random"):
@@ -379,6 +386,16 @@ class PipelineConfig:
         if self.source.kind != "s3" and self.preprocess_engine != "pandas":
             raise ConfigError(f"source {self.source.kind!r} feeds the pandas engine only (one query result, one"
                               " instance); use preprocess_engine='pandas' or the s3 source with Spark")
+        if self.channel_format not in ("", *CHANNEL_FORMATS):
+            raise ConfigError(
+                f"channel_format {self.channel_format!r} must be one of {', '.join(CHANNEL_FORMATS)}"
+                " (or empty for the engine's own)"
+            )
+        if self.channel_format == "recordio" and self.preprocess_engine == "spark":
+            raise ConfigError(
+                "channel_format 'recordio' needs preprocess_engine 'pandas': the Spark step writes Parquet or"
+                " CSV shards; use channel_format 'parquet' with Spark"
+            )
         if self.spark_instance_count < 1:
             raise ConfigError(f"spark_instance_count {self.spark_instance_count} must be at least 1")
         if self.warm_start_type not in ("IdenticalDataAndAlgorithm", "TransferLearning"):
