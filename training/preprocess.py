@@ -3,7 +3,8 @@
 Input: every ``*.csv`` (with a header) and ``*.parquet`` file directly under
 ``--input-dir``, read in name order and concatenated (all must share columns).
 Output: one file per split, label first, no header, in the SageMaker built-in
-convention (``text/csv`` or ``application/x-parquet``), plus ``schema.json``
+convention (``--output-format``: ``csv``, the default, ``parquet`` or ``recordio``,
+SageMaker's RecordIO-protobuf with float32 features and label), plus ``schema.json``
 under ``--schema-dir`` (features, label classes, training-split statistics) and
 ``drift-baseline.json`` (the training split's per-feature baseline, :mod:`smxgb.drift`).
 
@@ -36,6 +37,11 @@ from smxgb.failure import UserError
 SPLITS = ("train", "validation", "test")
 CSV_FORMAT = "csv"
 PARQUET_FORMAT = "parquet"
+RECORDIO_FORMAT = "recordio"
+OUTPUT_FORMATS = (CSV_FORMAT, PARQUET_FORMAT, RECORDIO_FORMAT)
+#: The channels' content type per output format, as the training job's ContentType names it.
+CONTENT_TYPES = {CSV_FORMAT: "text/csv", PARQUET_FORMAT: "application/x-parquet",
+                 RECORDIO_FORMAT: "application/x-recordio-protobuf"}
 MISSING_DROP = "drop"
 MISSING_KEEP = "keep"
 CSV_SUFFIXES = (".csv",)
@@ -62,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--missing", choices=(MISSING_DROP, MISSING_KEEP), default=MISSING_DROP)
-    parser.add_argument("--output-format", choices=(CSV_FORMAT, PARQUET_FORMAT), default=CSV_FORMAT)
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default=CSV_FORMAT)
     return parser
 
 
@@ -73,13 +79,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # ---------------------------------------------------------------- reading
 
 
+#: Every Parquet file starts with these bytes.
+PARQUET_MAGIC = b"PAR1"
+
+
+def is_parquet(path: Path) -> bool:
+    """A ``.parquet``/``.pq`` file, or a file without a suffix that starts as Parquet does: Athena names the
+    Parquet result of a query (an ``AthenaDatasetDefinition``) without a suffix."""
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return True
+    if path.suffix:
+        return False
+    with path.open("rb") as stream:
+        return stream.read(4) == PARQUET_MAGIC
+
+
 def input_files(input_dir: Path) -> list[Path]:
     if not input_dir.is_dir():
         raise UserError(f"input directory {input_dir} does not exist; map the raw data ProcessingInput there")
     files = sorted(
         path for path in input_dir.iterdir()
         if path.is_file() and not path.name.startswith(".")
-        and path.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES
+        and (path.suffix.lower() in CSV_SUFFIXES or is_parquet(path))
     )
     if not files:
         raise UserError(f"no .csv or .parquet files in {input_dir}; check the ProcessingInput S3 prefix")
@@ -90,7 +111,7 @@ def read_inputs(files: list[Path]) -> pd.DataFrame:
     frames = []
     for path in files:
         try:
-            if path.suffix.lower() in PARQUET_SUFFIXES:
+            if is_parquet(path):
                 frame = pd.read_parquet(path)
             else:
                 frame = pd.read_csv(path, low_memory=False)
@@ -274,6 +295,12 @@ def write_split(directory: Path, split: str, labels: np.ndarray, features: pd.Da
 
         target = directory / f"{split}.parquet"
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target)
+    elif output_format == RECORDIO_FORMAT:
+        from smxgb import recordio
+
+        target = directory / f"{split}.recordio"
+        with open(target, "wb") as handle:
+            recordio.write_dense(handle, features.to_numpy(np.float32), np.asarray(labels, np.float32))
     else:
         target = directory / f"{split}.csv"
         frame.to_csv(target, header=False, index=False, na_rep="", lineterminator="\n")
@@ -325,7 +352,7 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
         [schema.Feature(f.name, f.type, schema.feature_statistics(train[f.name])) for f in expected.features],
         classes,
         extra={
-            "content_type": "application/x-parquet" if args.output_format == PARQUET_FORMAT else "text/csv",
+            "content_type": CONTENT_TYPES[args.output_format],
             "missing_policy": args.missing,
             "rows": {"read": rows_read, "dropped": rows_read - len(labels),
                      **{name: len(rows) for name, rows in positions.items()}},

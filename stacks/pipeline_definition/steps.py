@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacks.config import ApproachConfig
+from stacks.config import ATHENA_RESULTS_PREFIX, REDSHIFT_UNLOAD_PREFIX, ApproachConfig
 from stacks.pipeline_definition import contract
 from stacks.pipeline_definition import parameters as p
 from stacks.pipeline_definition.expressions import (
@@ -96,9 +96,18 @@ def spark_preprocessing(r: PipelineResources) -> bool:
     return r.config.preprocess_engine == "spark"
 
 
+#: The training channels' ContentType per ``PipelineConfig.channel_format``.
+CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet",
+                 "recordio": "application/x-recordio-protobuf"}
+
+
+def channel_format(r: PipelineResources) -> str:
+    """What the Preprocess step writes: the configured format, else CSV from pandas and Parquet shards from Spark."""
+    return r.config.channel_format or ("parquet" if spark_preprocessing(r) else "csv")
+
+
 def channel_content_type(r: PipelineResources) -> str:
-    """What the Preprocess step writes: CSV from pandas, Parquet shards from Spark."""
-    return "application/x-parquet" if spark_preprocessing(r) else "text/csv"
+    return CONTENT_TYPES[channel_format(r)]
 
 
 def _spark_job(r: PipelineResources, job: dict) -> dict:
@@ -121,6 +130,51 @@ def _spark_job(r: PipelineResources, job: dict) -> dict:
     return job
 
 
+#: Athena's catalog of Glue databases in this account and region.
+ATHENA_CATALOG = "AwsDataCatalog"
+
+
+def athena_query(r: PipelineResources) -> str:
+    # Athena's dialect (Trino): identifiers in double quotes.
+    return r.config.source.athena_query or f'SELECT * FROM "{r.athena_table}"'  # noqa: S608 - our table's name
+
+
+def _raw_input(r: PipelineResources) -> dict:
+    """Files under ``InputDataUri`` (the s3 source), or the Parquet result of a query that SageMaker runs
+    before the job starts and downloads to the same local path, so the script reads it like files."""
+    source = r.config.source
+    if source.kind == "s3":
+        return _s3_input("raw", param(p.INPUT_DATA), f"{ROOT}/input")
+    if source.kind == "athena":
+        query = {"AthenaDatasetDefinition": {
+            "Catalog": ATHENA_CATALOG,
+            "Database": r.athena_database,
+            "QueryString": athena_query(r),
+            "WorkGroup": r.athena_workgroup,
+            # Each execution's result under its own ID, in the prefix the workgroup enforces.
+            "OutputS3Uri": run_scoped_uri(r.processed_bucket, ATHENA_RESULTS_PREFIX),
+            "KmsKeyId": r.data_key_arn,
+            "OutputFormat": "PARQUET",
+        }}
+    else:
+        query = {"RedshiftDatasetDefinition": {
+            "ClusterId": source.redshift_cluster_id,
+            "Database": source.redshift_database,
+            "DbUser": source.redshift_db_user,
+            "QueryString": source.redshift_query,
+            "ClusterRoleArn": r.redshift_role_arn,
+            "OutputS3Uri": run_scoped_uri(r.processed_bucket, REDSHIFT_UNLOAD_PREFIX),
+            "KmsKeyId": r.data_key_arn,
+            "OutputFormat": "PARQUET",
+        }}
+    return {
+        "InputName": "raw",
+        "AppManaged": False,
+        "DatasetDefinition": {**query, "LocalPath": f"{ROOT}/input", "DataDistributionType": "FullyReplicated",
+                              "InputMode": "File"},
+    }
+
+
 def preprocess_step(r: PipelineResources) -> dict:
     outputs = [
         _s3_output(split, run_scoped_uri(r.processed_bucket, r.channels_prefix, split), f"{ROOT}/{split}")
@@ -132,10 +186,12 @@ def preprocess_step(r: PipelineResources) -> dict:
     for split in contract.SPLITS:
         arguments += [f"--{split}-dir", f"{ROOT}/{split}"]
     arguments += ["--schema-dir", f"{ROOT}/schema", "--label-column", param(p.LABEL_COLUMN)]
+    if r.config.channel_format:
+        arguments += ["--output-format", r.config.channel_format]
     job = _processing_job(
         r,
         contract.PREPROCESS_SCRIPT,
-        [_s3_input("raw", param(p.INPUT_DATA), f"{ROOT}/input")],
+        [_raw_input(r)],
         outputs,
         arguments,
         output_key_arn=r.data_key_arn,
