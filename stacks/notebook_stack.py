@@ -15,6 +15,7 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 from constructs.idle_notebook import IdleNotebook
 from constructs.isolated_vpc import SAGEMAKER_INTERFACE_ENDPOINTS
+from constructs.studio_domain import StudioDomain
 
 from stacks.access_stack import AccessStack
 from stacks.config import WORKBENCH_OWNER_TAG, PlatformConfig
@@ -59,6 +60,9 @@ class NotebookStack(cdk.Stack):
                 security_groups=[network.network.endpoint_security_group],
                 open=False,
             )
+        if knobs.workbench == "studio":
+            self._studio(config, network, access, subnet)
+            return
         workspace = f"s3://{config.bucket_name('raw')}/{WORKSPACE_PREFIX}{name}/"
         self.notebook = IdleNotebook(
             self,
@@ -87,3 +91,21 @@ class NotebookStack(cdk.Stack):
             cdk.Tags.of(self.notebook.notebook).add(WORKBENCH_OWNER_TAG, config.people.workbench_owner)
         cdk.CfnOutput(self, "NotebookName", value=name)
         cdk.CfnOutput(self, "WorkspaceUri", value=workspace)
+
+    def _studio(self, config: PlatformConfig, network: NetworkStack, access: AccessStack, subnet: ec2.ISubnet) -> None:
+        """The workbench as a VPC-only Studio domain, in the notebook's subnet (where its endpoints are)."""
+        self.studio = StudioDomain(
+            self,
+            "Studio",
+            domain_name=f"{config.prefix}-studio",
+            execution_role_arn=access.notebook_role.role_arn,
+            vpc_id=network.vpc.vpc_id,
+            subnet_ids=[subnet.subnet_id],
+            security_group_ids=[network.workload_security_group.security_group_id],
+            # The key the guardrails demand for ML storage volumes: the users' EFS volume too.
+            kms_key_arn=access.guardrails.volume_key_arn,
+            idle_minutes=config.workloads.notebook_idle_minutes,
+            users=config.people.data_scientists,
+            owner_tag=WORKBENCH_OWNER_TAG,
+        )
+        cdk.CfnOutput(self, "StudioDomainId", value=self.studio.domain.attr_domain_id)

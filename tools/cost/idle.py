@@ -29,6 +29,11 @@ FREE_WHILE_IDLE = {
     "AWS::Logs::LogGroup": "billed per GB ingested and stored",
     "AWS::Logs::MetricFilter": "no charge; its metrics are billed for the hours runs publish them",
     "AWS::CloudWatch::Dashboard": "the first three of an account are free, $3 a month each after",
+    # Studio (WorkloadConfig.workbench="studio"): SageMaker bills the apps while they run, and idle
+    # JupyterLab apps shut themselves down; the domain's EFS volume bills its stored bytes.
+    "AWS::SageMaker::Domain": "no charge while its apps are stopped (idle JupyterLab apps shut down by"
+    " themselves); its EFS volume is billed per GB stored, about $0.30 a GB-month, nothing while empty",
+    "AWS::SageMaker::UserProfile": "no charge; its apps are billed while they run",
 }
 
 
