@@ -39,12 +39,14 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "kms:ListKeys",
         "sagemaker:ListModelPackages",
         "sagemaker:ListModelPackageGroups",
+        "sts:GetServiceBearerToken",
     }
 )
 STAR_REASON = (
     "Resource '*' is granted only for actions without resource-level permissions ("
     + ", ".join(sorted(NO_RESOURCE_LEVEL_ACTIONS))
-    + "), enforced by ExecutionRole.allow; PutMetricData is limited by a cloudwatch:namespace condition"
+    + "), enforced by ExecutionRole.allow; PutMetricData is limited by a cloudwatch:namespace condition,"
+    " GetServiceBearerToken by sts:AWSServiceName"
 )
 
 

@@ -129,6 +129,14 @@ class WorkloadConfig:
     #: domain with a user profile per ``PeopleConfig.data_scientists``. Studio has
     #: no idle cost but its EFS volume's stored bytes (about $0.30 per GB-month).
     workbench: str = "notebook"
+    #: ``pip install`` without the internet: a CodeArtifact domain (encrypted with the
+    #: model key) and a repository with the public PyPI upstream, the
+    #: ``codeartifact.api`` and ``codeartifact.repositories`` interface endpoints in
+    #: the workbench's AZ (about $14.60 a month together while the workbench is
+    #: deployed, unless the network keeps them on), and the notebook's pip pointed at
+    #: it. CodeArtifact itself bills $0.05 per GB-month stored and $0.05 per 10,000
+    #: requests (the first 2 GB and 100,000 requests of an account each month are free).
+    package_mirror: bool = False
     #: ``serverless`` costs nothing while idle but has no VPC, network
     #: isolation, data capture or autoscaling policy; ``real-time`` has all of
     #: them and bills its instances around the clock.

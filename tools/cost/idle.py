@@ -34,6 +34,10 @@ FREE_WHILE_IDLE = {
     "AWS::SageMaker::Domain": "no charge while its apps are stopped (idle JupyterLab apps shut down by"
     " themselves); its EFS volume is billed per GB stored, about $0.30 a GB-month, nothing while empty",
     "AWS::SageMaker::UserProfile": "no charge; its apps are billed while they run",
+    # The package mirror (WorkloadConfig.package_mirror); its endpoints are priced with the others.
+    "AWS::CodeArtifact::Domain": "no charge of its own",
+    "AWS::CodeArtifact::Repository": "billed per GB stored ($0.05 a GB-month) and per request ($0.05 per"
+    " 10,000), the first 2 GB and 100,000 requests of an account a month free",
 }
 
 
