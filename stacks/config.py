@@ -199,6 +199,8 @@ class TuningRange:
 
 #: Engines of the Preprocess step (``PipelineConfig.preprocess_engine``).
 PREPROCESS_ENGINES = ("pandas", "spark")
+#: Formats of the channels the Preprocess step writes (``PipelineConfig.channel_format``).
+CHANNEL_FORMATS = ("csv", "parquet", "recordio")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,6 +303,11 @@ class PipelineConfig:
     preprocess_engine: str = "pandas"
     #: Instances of the Spark processing cluster (a pipeline parameter, ``SparkInstanceCount``).
     spark_instance_count: int = 2
+    #: Format of the train/validation/test channels. Empty (default): the engine's own, CSV from
+    #: ``pandas``, Parquet from ``spark``. ``csv``, ``parquet`` or ``recordio`` (RecordIO-protobuf, the
+    #: format of SageMaker's built-in algorithms; ``pandas`` only, as the Spark step runs no Python on
+    #: its executors). The trials read the channels with the matching ``ContentType``.
+    channel_format: str = ""
 
     def __post_init__(self) -> None:
         if self.tuning_strategy not in ("Bayesian", "Random"):
@@ -315,6 +322,16 @@ class PipelineConfig:
         if self.preprocess_engine not in PREPROCESS_ENGINES:
             raise ConfigError(
                 f"preprocess_engine {self.preprocess_engine!r} must be one of {', '.join(PREPROCESS_ENGINES)}"
+            )
+        if self.channel_format not in ("", *CHANNEL_FORMATS):
+            raise ConfigError(
+                f"channel_format {self.channel_format!r} must be one of {', '.join(CHANNEL_FORMATS)}"
+                " (or empty for the engine's own)"
+            )
+        if self.channel_format == "recordio" and self.preprocess_engine == "spark":
+            raise ConfigError(
+                "channel_format 'recordio' needs preprocess_engine 'pandas': the Spark step writes Parquet or"
+                " CSV shards; use channel_format 'parquet' with Spark"
             )
         if self.spark_instance_count < 1:
             raise ConfigError(f"spark_instance_count {self.spark_instance_count} must be at least 1")

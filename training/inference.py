@@ -4,8 +4,9 @@ Pass this file as the model's ``entry_point`` with ``training/`` as its source
 directory; the container calls ``model_fn`` once and ``transform_fn`` per
 request. Requests: ``text/csv`` (features only, no header, no label),
 ``application/json`` (``{"instances": [[...], ...]}``, ``{"instances":
-[{"features": [...]}]}``, a list of rows or one row), ``application/x-parquet``
-and ``application/x-npy``. Responses: ``text/csv`` (one prediction per line;
+[{"features": [...]}]}``, a list of rows or one row), ``application/x-parquet``,
+``application/x-npy`` and ``application/x-recordio-protobuf`` (SageMaker's built-in format).
+Responses: ``text/csv`` (one prediction per line;
 class probabilities comma-separated) or ``application/json``
 (``{"predictions": [...]}``). Limits and the missing-value policy come from the
 ``SMXGB_*`` variables in :mod:`smxgb.serving`.

@@ -3,7 +3,8 @@
 Input: every ``*.csv`` (with a header) and ``*.parquet`` file directly under
 ``--input-dir``, read in name order and concatenated (all must share columns).
 Output: one file per split, label first, no header, in the SageMaker built-in
-convention (``text/csv`` or ``application/x-parquet``), plus ``schema.json``
+convention (``--output-format``: ``csv``, the default, ``parquet`` or ``recordio``,
+SageMaker's RecordIO-protobuf with float32 features and label), plus ``schema.json``
 under ``--schema-dir`` (features, label classes, training-split statistics) and
 ``drift-baseline.json`` (the training split's per-feature baseline, :mod:`smxgb.drift`).
 
@@ -36,6 +37,11 @@ from smxgb.failure import UserError
 SPLITS = ("train", "validation", "test")
 CSV_FORMAT = "csv"
 PARQUET_FORMAT = "parquet"
+RECORDIO_FORMAT = "recordio"
+OUTPUT_FORMATS = (CSV_FORMAT, PARQUET_FORMAT, RECORDIO_FORMAT)
+#: The channels' content type per output format, as the training job's ContentType names it.
+CONTENT_TYPES = {CSV_FORMAT: "text/csv", PARQUET_FORMAT: "application/x-parquet",
+                 RECORDIO_FORMAT: "application/x-recordio-protobuf"}
 MISSING_DROP = "drop"
 MISSING_KEEP = "keep"
 CSV_SUFFIXES = (".csv",)
@@ -62,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--missing", choices=(MISSING_DROP, MISSING_KEEP), default=MISSING_DROP)
-    parser.add_argument("--output-format", choices=(CSV_FORMAT, PARQUET_FORMAT), default=CSV_FORMAT)
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default=CSV_FORMAT)
     return parser
 
 
@@ -274,6 +280,12 @@ def write_split(directory: Path, split: str, labels: np.ndarray, features: pd.Da
 
         target = directory / f"{split}.parquet"
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target)
+    elif output_format == RECORDIO_FORMAT:
+        from smxgb import recordio
+
+        target = directory / f"{split}.recordio"
+        with open(target, "wb") as handle:
+            recordio.write_dense(handle, features.to_numpy(np.float32), np.asarray(labels, np.float32))
     else:
         target = directory / f"{split}.csv"
         frame.to_csv(target, header=False, index=False, na_rep="", lineterminator="\n")
@@ -325,7 +337,7 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
         [schema.Feature(f.name, f.type, schema.feature_statistics(train[f.name])) for f in expected.features],
         classes,
         extra={
-            "content_type": "application/x-parquet" if args.output_format == PARQUET_FORMAT else "text/csv",
+            "content_type": CONTENT_TYPES[args.output_format],
             "missing_policy": args.missing,
             "rows": {"read": rows_read, "dropped": rows_read - len(labels),
                      **{name: len(rows) for name, rows in positions.items()}},

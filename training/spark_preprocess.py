@@ -303,6 +303,10 @@ def write_split(frame, directory: Path, label_name: str, feature_names: list[str
 def preprocess_spark(args: argparse.Namespace, spark=None) -> schema.Schema:
     from pyspark.sql import functions as F
 
+    if args.output_format == preprocess.RECORDIO_FORMAT:
+        # Framing records needs Python on the executors, and this step runs Spark SQL only.
+        raise UserError("the Spark step writes Parquet or CSV shards, not RecordIO-protobuf; use --output-format"
+                        " parquet, or the pandas engine (preprocess.py) for RecordIO channels")
     if args.baseline_rows < 1:
         raise UserError(f"--baseline-rows {args.baseline_rows} must be at least 1; the drift baseline needs rows")
     files = preprocess.input_files(args.input_dir)

@@ -96,9 +96,18 @@ def spark_preprocessing(r: PipelineResources) -> bool:
     return r.config.preprocess_engine == "spark"
 
 
+#: The training channels' ContentType per ``PipelineConfig.channel_format``.
+CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet",
+                 "recordio": "application/x-recordio-protobuf"}
+
+
+def channel_format(r: PipelineResources) -> str:
+    """What the Preprocess step writes: the configured format, else CSV from pandas and Parquet shards from Spark."""
+    return r.config.channel_format or ("parquet" if spark_preprocessing(r) else "csv")
+
+
 def channel_content_type(r: PipelineResources) -> str:
-    """What the Preprocess step writes: CSV from pandas, Parquet shards from Spark."""
-    return "application/x-parquet" if spark_preprocessing(r) else "text/csv"
+    return CONTENT_TYPES[channel_format(r)]
 
 
 def _spark_job(r: PipelineResources, job: dict) -> dict:
@@ -132,6 +141,8 @@ def preprocess_step(r: PipelineResources) -> dict:
     for split in contract.SPLITS:
         arguments += [f"--{split}-dir", f"{ROOT}/{split}"]
     arguments += ["--schema-dir", f"{ROOT}/schema", "--label-column", param(p.LABEL_COLUMN)]
+    if r.config.channel_format:
+        arguments += ["--output-format", r.config.channel_format]
     job = _processing_job(
         r,
         contract.PREPROCESS_SCRIPT,

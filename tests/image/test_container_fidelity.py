@@ -25,6 +25,7 @@ import xgboost as xgb
 from tests.image import harness
 
 CSV, JSON, PARQUET, NPY = "text/csv", "application/json", "application/x-parquet", "application/x-npy"
+RECORDIO = "application/x-recordio-protobuf"
 
 
 # ------------------------------------------------------------------ training
@@ -93,6 +94,15 @@ def _parquet(rows: np.ndarray) -> bytes:
     return sink.getvalue()
 
 
+def _recordio(rows: np.ndarray) -> bytes:
+    """SageMaker's RecordIO-protobuf as the SDK writes it, encoded by Google's protobuf."""
+    from tests.training import recordio_proto
+
+    sink = io.BytesIO()
+    recordio_proto.write_numpy_to_dense_tensor(sink, np.asarray(rows, dtype=np.float32))
+    return sink.getvalue()
+
+
 def _npy(rows: np.ndarray) -> bytes:
     sink = io.BytesIO()
     np.save(sink, rows)
@@ -116,6 +126,7 @@ def cases(rows: np.ndarray) -> dict[str, dict]:
         "json_features": _request(json.dumps({"instances": [{"features": r} for r in rows.tolist()]}), JSON, JSON),
         "parquet": _request(_parquet(rows), PARQUET, CSV),
         "npy": _request(_npy(rows), NPY, CSV),
+        "recordio": _request(_recordio(rows), RECORDIO, CSV),
         "no_accept": _request(_csv(rows), CSV, None),
         "any_accept": _request(_csv(rows), CSV, "*/*"),
         "bad_body": _request("1,2,abc", CSV, CSV),
@@ -165,7 +176,7 @@ def test_ping_answers_200(served) -> None:
     assert served["ping"]["status"] == 200
 
 
-@pytest.mark.parametrize("case", ["csv", "csv_charset", "parquet", "npy", "no_accept", "any_accept"])
+@pytest.mark.parametrize("case", ["csv", "csv_charset", "parquet", "npy", "recordio", "no_accept", "any_accept"])
 def test_predictions_come_back_as_the_declared_csv(served, registered_container, definition, expected, case) -> None:
     response = served[case]
     assert response["status"] == 200, response["body"][:500]

@@ -467,9 +467,37 @@ def test_on_demand_training_drops_the_spot_wait(service_model) -> None:
     checks.validate_definition(definition, service_model)
 
 
+@pytest.mark.parametrize(("engine", "fmt", "argument", "content_type"), [
+    ("pandas", "", None, "text/csv"),
+    ("spark", "", None, "application/x-parquet"),
+    ("pandas", "recordio", "recordio", "application/x-recordio-protobuf"),
+    ("pandas", "parquet", "parquet", "application/x-parquet"),
+    ("spark", "csv", "csv", "text/csv"),
+])
+def test_the_channel_format_reaches_preprocessing_and_the_trials(service_model, engine, fmt, argument,
+                                                                content_type) -> None:
+    # GIVEN an engine and a channel format (empty: the engine's own)
+    definition = build_definition(_resources(replace(PipelineConfig(), preprocess_engine=engine,
+                                                     channel_format=fmt)))
+    # THEN Preprocess is told the format only when one is configured
+    arguments = checks.step_named(definition, s.PREPROCESS)["Arguments"]["AppSpecification"]["ContainerArguments"]
+    if argument:
+        assert arguments[arguments.index("--output-format") + 1] == argument
+    else:
+        assert "--output-format" not in arguments
+    # AND every trial reads its data channels with the matching content type
+    for job in checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinitions"]:
+        data = [c for c in job["InputDataConfig"] if c["ChannelName"] in contract.TRAINING_CHANNELS]
+        assert {c["ContentType"] for c in data} == {content_type}
+    checks.validate_definition(definition, service_model)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        ({"channel_format": "tfrecord"}, r"channel_format 'tfrecord' must be one of csv, parquet, recordio"),
+        ({"channel_format": "recordio", "preprocess_engine": "spark"},
+         r"channel_format 'recordio' needs preprocess_engine 'pandas'.*use channel_format 'parquet' with Spark"),
         ({"max_runtime_seconds": 7200, "max_wait_seconds": 3600}, r"max_wait_seconds \(3600\) must be >="),
         ({"tuning_strategy": "Hyperband"}, r"tuning_strategy 'Hyperband' must be Bayesian or Random"),
         ({"max_parallel_training_jobs": 30}, r"max_parallel_training_jobs must be between"),

@@ -77,6 +77,18 @@ def _truncated_gzip(d: Path) -> Path:
     return _file(d / "t", "t.csv.gz", full[: len(full) // 2])
 
 
+def _recordio(rows: int = 40) -> bytes:
+    import io
+
+    from smxgb import recordio
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, 2)).astype(np.float32)
+    buffer = io.BytesIO()
+    recordio.write_dense(buffer, X, (X[:, 0] > 0).astype(np.float32))
+    return buffer.getvalue()
+
+
 BINARY = "objective=binary:logistic"
 # id -> (command-line arguments built in a data directory, the FAILURE line it must end with)
 CASES: dict[str, tuple[Callable[[Path, Path], list[str]], str]] = {
@@ -115,6 +127,13 @@ CASES: dict[str, tuple[Callable[[Path, Path], list[str]], str]] = {
     "train: 400-digit feature": (
         lambda d, m: _train({"train": _file(d / "t", "t.csv", _rows(5) + "1," + "9" * 400 + ",2\n")}),
         r"t\.csv row 6 column 2 has an infinite or too large value \(inf\); replace it"),
+    "train: CSV named .recordio": (
+        lambda d, m: _train({"train": _file(d / "t", "t.recordio", _rows(5))}),
+        r"t\.recordio record 1 is not RecordIO-protobuf \(bytes 0x.* not the RecordIO magic 0xced7230a\); write it"
+        r" with SageMaker's RecordIO-protobuf writer"),
+    "train: truncated RecordIO, streamed (external memory)": (
+        lambda d, m: _train({"train": _file(d / "t", "t.recordio", _recordio()[:-30])}, "data_mode=external"),
+        r"t\.recordio record 40 is not RecordIO-protobuf \(the file ends inside a record"),
     "train: non-numeric feature": (
         lambda d, m: _train({"train": _file(d / "t", "t.csv", _rows(5) + "1,red,2\n")}),
         r"t\.csv row 6 column 2 has non-numeric value 'red'; encode categories as numbers"),

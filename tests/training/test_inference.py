@@ -147,6 +147,33 @@ def test_npy_in_equals_booster_predict(model, cancer, expected):
     np.testing.assert_array_equal(_parse_csv_predictions(out), expected[:7])
 
 
+def test_recordio_protobuf_in_equals_booster_predict(model, cancer, expected):
+    """GIVEN SageMaker RecordIO-protobuf records (float64, with labels, as the SDK writes them)
+    WHEN invoked THEN the labels are ignored and predictions equal booster.predict."""
+    from tests.training import recordio_proto
+
+    sink = io.BytesIO()
+    recordio_proto.write_numpy_to_dense_tensor(sink, cancer[0][:9].astype(np.float64), cancer[1][:9].astype(float))
+    out, _ = _invoke(model, sink.getvalue(), "application/x-recordio-protobuf", accept="application/json")
+    np.testing.assert_array_equal(np.float32(json.loads(out)["predictions"]), expected[:9])
+
+
+def test_sparse_recordio_absent_entries_are_missing_values(model, cancer):
+    """GIVEN a sparse record that leaves out feature 3 WHEN invoked THEN feature 3 is missing, not 0."""
+    import scipy.sparse as sp
+
+    from tests.training import recordio_proto
+
+    row = cancer[0][:1].copy()
+    row[0, 2] = 0.0
+    sink = io.BytesIO()
+    recordio_proto.write_spmatrix_to_sparse_tensor(sink, sp.csr_matrix(row))
+    out, _ = _invoke(model, sink.getvalue(), "application/x-recordio-protobuf")
+    reference = row.copy()
+    reference[0, 2] = np.nan
+    np.testing.assert_array_equal(_parse_csv_predictions(out), model.predict(xgb.DMatrix(reference)))
+
+
 def test_multiclass_rows_carry_all_class_probabilities(tmp_path):
     """GIVEN a 3-class softprob model WHEN invoked THEN each CSV line holds 3 probabilities equal to predict."""
     features, labels = load_iris(return_X_y=True)
@@ -214,6 +241,10 @@ NARROW_ROW = ",".join(["1.0"] * 29)
          + b" " * 54 + b"\n", "application/x-npy", HTTPStatus.BAD_REQUEST, r"declares 400000000000 bytes"),
         (b"PAR1garbage", "application/x-parquet", HTTPStatus.BAD_REQUEST, r"Parquet body does not parse"),
         (b"\x93NUMPY garbage", "application/x-npy", HTTPStatus.BAD_REQUEST, r"NPY body does not parse"),
+        (b"1,2,3\n", "application/x-recordio-protobuf", HTTPStatus.BAD_REQUEST,
+         r"RecordIO-protobuf body record 1 is not RecordIO-protobuf \(.*the file ends inside a record"),
+        (b"\x00" * 16, "application/x-recordio-protobuf", HTTPStatus.BAD_REQUEST,
+         r"record 1 .*not the RecordIO magic 0xced7230a"),
         ("1,2", "image/png", HTTPStatus.UNSUPPORTED_MEDIA_TYPE, r"'image/png' is not supported.*text/csv"),
         ("1,2", None, HTTPStatus.UNSUPPORTED_MEDIA_TYPE, r"None is not supported"),
     ],

@@ -152,6 +152,39 @@ def test_parquet_in_parquet_out_regression(tmp_path):
     assert set(labels) <= set(frame["target"].astype(np.float32))
 
 
+def test_recordio_channels_hold_the_same_rows_as_csv_and_train(tmp_path, cancer_frame):
+    """GIVEN breast cancer with missing values WHEN preprocessed to RecordIO-protobuf and to CSV
+    THEN each split holds the same rows (float32, NaN kept), the schema names the content type,
+    and the records parse as SageMaker's Record message."""
+    from tests.training import recordio_proto
+
+    frame = cancer_frame.copy()
+    frame.loc[[0, 5], "mean radius"] = np.nan
+    for fmt in ("csv", "recordio"):
+        _write_inputs(tmp_path / fmt, frame)
+        written = _run(tmp_path / fmt, "--label-column", "target", "--missing", "keep", "--output-format", fmt)
+    assert written.extra["content_type"] == "application/x-recordio-protobuf"
+    for split in preprocess.SPLITS:
+        X_csv, y_csv = read_channel_arrays(tmp_path / "csv" / split)
+        X_rec, y_rec = read_channel_arrays(tmp_path / "recordio" / split)
+        np.testing.assert_allclose(X_rec, X_csv, rtol=1e-5)
+        np.testing.assert_array_equal(y_rec, y_csv)
+    assert np.isnan(read_channel_arrays(tmp_path / "recordio" / "train")[0]).any()
+    with open(tmp_path / "recordio" / "test" / "test.recordio", "rb") as handle:
+        records = recordio_proto.read_records(handle)
+    assert len(records) == len(y_rec) and len(records[0].features["values"].float32_tensor.values) == 30
+
+
+def test_the_spark_step_refuses_recordio_before_starting_spark(tmp_path, cancer_frame):
+    import spark_preprocess
+
+    _write_inputs(tmp_path, cancer_frame)
+    args = spark_preprocess.build_parser().parse_args(_args(tmp_path, "--output-format", "recordio"))
+    with pytest.raises(UserError, match=r"writes Parquet or CSV shards, not RecordIO-protobuf; use --output-format"
+                                        r" parquet, or the pandas engine"):
+        spark_preprocess.preprocess_spark(args, spark=object())
+
+
 def test_missing_values_drop_or_keep(tmp_path, cancer_frame):
     """GIVEN 3 rows with a missing feature and 1 without label WHEN drop vs keep THEN 4 vs 1 rows are dropped."""
     frame = cancer_frame.copy()

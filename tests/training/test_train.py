@@ -101,6 +101,37 @@ def test_regression_libsvm_in_memory_and_external(tmp_path, diabetes, data_mode)
     assert r2 > 0.3
 
 
+@pytest.mark.parametrize("data_mode", ["memory", "external"])
+def test_binary_recordio_protobuf_in_memory_and_external(tmp_path, breast_cancer, data_mode):
+    from tests.training import recordio_proto
+
+    (X_train, y_train), (X_val, y_val) = breast_cancer
+    # GIVEN RecordIO-protobuf channels as the SageMaker SDK writes them (float64 train in two extension-less
+    # files, Int32 labels in validation), declared by content type as the built-in algorithms expect
+    for name, parts in {"train": [(X_train[:200], y_train[:200]), (X_train[200:], y_train[200:])],
+                        "validation": [(X_val, y_val)]}.items():
+        for index, (X, y) in enumerate(parts):
+            (tmp_path / name).mkdir(exist_ok=True)
+            with open(tmp_path / name / f"part-{index}", "wb") as handle:
+                labels = y.astype(float) if name == "train" else y.astype(int)
+                recordio_proto.write_numpy_to_dense_tensor(handle, X.astype(float), labels)
+    hps = {"num_round": 60, "objective": "binary:logistic", "eval_metric": "auc", "max_depth": 3,
+           "data_mode": data_mode}
+    # WHEN train.py runs on them
+    result = run_training(
+        "train.py",
+        channels={"train": tmp_path / "train", "validation": tmp_path / "validation"},
+        content_types=dict.fromkeys(("train", "validation"), "application/x-recordio-protobuf"),
+        hyperparameters=hps,
+        root=tmp_path / "ml",
+    )
+    assert_succeeded(result)
+    # THEN every record was read and the model separates the classes
+    report = json.loads((result.output_data_dir / "metrics.json").read_text())
+    assert (report["data"]["train_rows"], report["data"]["features"]) == (len(y_train), X_train.shape[1])
+    assert roc_auc_score(y_val, load_served_model(result).predict(xgb.DMatrix(X_val))) > 0.97
+
+
 def test_sampled_cuts_keep_quality(tmp_path, breast_cancer, write_csv):
     (X_train, y_train), (X_val, y_val) = breast_cancer
     channels = {

@@ -1,7 +1,8 @@
-"""Read a channel (CSV, Parquet or libsvm; one file or a tree of files) into XGBoost.
+"""Read a channel (CSV, Parquet, libsvm or RecordIO-protobuf; one file or a tree of files) into XGBoost.
 
 Conventions follow the built-in XGBoost algorithm: CSV has the label in the
-first column and no header; libsvm carries the label in each line. Data with
+first column and no header; libsvm and RecordIO-protobuf (:mod:`smxgb.recordio`)
+carry the label in each record. Data with
 column names finds the label by name, never by position: Parquet, and CSV
 whose first row is a header (every field a non-numeric name), need a column
 named ``label``; the other columns are the features, in file order.
@@ -43,6 +44,7 @@ from smxgb.labels import LabelRule
 CSV = "text/csv"
 PARQUET = "application/x-parquet"
 LIBSVM = "text/libsvm"
+RECORDIO = "application/x-recordio-protobuf"
 
 _CONTENT_TYPES = {
     "text/csv": CSV,
@@ -55,8 +57,12 @@ _CONTENT_TYPES = {
     "text/libsvm": LIBSVM,
     "text/x-libsvm": LIBSVM,
     "libsvm": LIBSVM,
+    "application/x-recordio-protobuf": RECORDIO,
+    "recordio-protobuf": RECORDIO,
+    "recordio": RECORDIO,
 }
-_EXTENSIONS = {".csv": CSV, ".parquet": PARQUET, ".pq": PARQUET, ".libsvm": LIBSVM, ".svm": LIBSVM}
+_EXTENSIONS = {".csv": CSV, ".parquet": PARQUET, ".pq": PARQUET, ".libsvm": LIBSVM, ".svm": LIBSVM,
+               ".recordio": RECORDIO, ".pbr": RECORDIO}
 
 LABEL_COLUMN = "label"
 # pyarrow's default 1 MB block parses fastest (64 MB blocks were 2.5x slower);
@@ -155,7 +161,8 @@ def detect_content_type(files: list[Path], declared: str | None = None) -> str:
         content_type = normalize_content_type(declared)
         if content_type is None:
             raise UserError(
-                f"unsupported content type {declared!r}; use one of text/csv, application/x-parquet, text/libsvm"
+                f"unsupported content type {declared!r}; use one of text/csv, application/x-parquet, text/libsvm,"
+                " application/x-recordio-protobuf"
             )
         return content_type
     found = {_EXTENSIONS.get(_stem_suffix(f)) for f in files} - {None}
@@ -466,6 +473,46 @@ def read_libsvm(path: Path, n_features: int | None = None):
     return X.astype(np.float32), y.astype(np.float32)
 
 
+# ---------------------------------------------------------------- RecordIO-protobuf
+
+
+def _recordio_features(block):
+    """Dense records as Arrow columns (named as the other formats' internal names), sparse ones as CSR."""
+    if block.columns is None:
+        return block.sparse
+    return pa.Table.from_arrays([pa.array(c) for c in block.columns], names=_column_names(block.width + 1)[1:])
+
+
+def read_recordio(path: Path):
+    """(features, label) of one RecordIO-protobuf file: an Arrow table of float32 columns, or CSR if sparse."""
+    from smxgb import recordio
+
+    with _reading(path, "write RecordIO-protobuf records"), _open_binary(path) as handle:
+        block = recordio.read_all(handle.read, f"file {path}")
+    return _recordio_features(block), block.label
+
+
+def stream_recordio(path: Path) -> Iterator[tuple[object, np.ndarray]]:
+    """Batches of about STREAM_BATCH_ROWS records of one file, for the external-memory path."""
+    from smxgb import recordio
+
+    pending: list = []
+    with _reading(path, "write RecordIO-protobuf records"), _open_binary(path) as handle:
+        for block in recordio.iter_blocks(handle.read, f"file {path}"):
+            pending.append(block)
+            if sum(b.n_rows for b in pending) >= STREAM_BATCH_ROWS:
+                merged = recordio.concat(pending)
+                yield _recordio_features(merged), merged.label
+                pending = []
+    if pending:
+        merged = recordio.concat(pending)
+        yield _recordio_features(merged), merged.label
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")  # noqa: SIM115
+
+
 # ---------------------------------------------------------------- checks
 
 
@@ -608,15 +655,20 @@ def load_channel(
     ``n_features`` and ``names`` enforce the training data's width and column
     names; ``rule`` the objective's label domain.
     """
-    if channel.content_type == LIBSVM:
+    if channel.content_type in (LIBSVM, RECORDIO):
         import scipy.sparse as sp
 
-        parts = [read_libsvm(f, n_features) for f in channel.files]
+        if channel.content_type == RECORDIO:
+            parts = [read_recordio(f) for f in channel.files]
+            if all(isinstance(X, pa.Table) for X, _ in parts):
+                return _dense_records(channel, parts, n_features, rule)
+        else:
+            parts = [read_libsvm(f, n_features) for f in channel.files]
         for f, (X, y) in zip(channel.files, parts, strict=True):
             check_labels(y, f, rule=rule, channel=channel.name)
             check_features(X, f)
         width = max(X.shape[1] for X, _ in parts)
-        matrices = [sp.csr_matrix(X, shape=(X.shape[0], width)) for X, _ in parts]
+        matrices = [sp.csr_matrix(_csr_input(X), shape=(X.shape[0], width)) for X, _ in parts]
         X = sp.vstack(matrices, format="csr") if len(matrices) > 1 else matrices[0]
         _check_same_width(width, n_features, f"channel '{channel.name}'")
         return InMemoryData(X, np.concatenate([y for _, y in parts]), width)
@@ -637,6 +689,24 @@ def load_channel(
         tables.append(table)
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     return InMemoryData(features_of(table), label_array(table), table.num_columns - 1, names)
+
+
+def _csr_input(features):
+    return _dense(features) if isinstance(features, pa.Table) else features
+
+
+def _dense_records(channel: Channel, parts: list, n_features: int | None, rule: LabelRule | None) -> InMemoryData:
+    """Dense RecordIO files: one Arrow table, checked file by file like CSV (row = record number)."""
+    tables = []
+    for f, (features, label) in zip(channel.files, parts, strict=True):
+        check_labels(label, f, rule=rule, channel=channel.name)
+        check_features(features, f)
+        _check_same_width(features.num_columns, n_features, f"file {f} in channel '{channel.name}'")
+        n_features = features.num_columns
+        tables.append(features)
+    features = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    label = np.concatenate([label for _, label in parts]) if len(parts) > 1 else parts[0][1]
+    return InMemoryData(features, label, features.num_columns)
 
 
 def _dense(features) -> np.ndarray:

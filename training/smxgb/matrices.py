@@ -87,6 +87,8 @@ def _stream_batches(
             if channel.content_type == chdata.LIBSVM:
                 X, y = chdata.read_libsvm(path, n_features[0])
                 parts = [(X, y)]
+            elif channel.content_type == chdata.RECORDIO:
+                parts = chdata.stream_recordio(path)
             elif channel.content_type == chdata.PARQUET:
                 parts = ((chdata.features_of(t), chdata.label_array(t)) for t in chdata.stream_parquet(path))
             else:

@@ -48,7 +48,8 @@ CSV = "text/csv"
 JSON = "application/json"
 PARQUET = "application/x-parquet"
 NPY = "application/x-npy"
-REQUEST_CONTENT_TYPES = (CSV, JSON, PARQUET, NPY)
+RECORDIO = "application/x-recordio-protobuf"
+REQUEST_CONTENT_TYPES = (CSV, JSON, PARQUET, NPY, RECORDIO)
 RESPONSE_CONTENT_TYPES = (CSV, JSON)
 DEFAULT_ACCEPT = CSV
 
@@ -434,7 +435,26 @@ def _decode_npy(body) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
-_DECODERS = {CSV: _decode_csv, JSON: _decode_json, PARQUET: _decode_parquet, NPY: _decode_npy}
+def _decode_recordio(body) -> np.ndarray:
+    """SageMaker's RecordIO-protobuf (smxgb.recordio); labels in the records are ignored."""
+    from smxgb import recordio
+    from smxgb.failure import UserError
+
+    try:
+        block = recordio.read_all(io.BytesIO(_as_bytes(body)).read, "the RecordIO-protobuf body")
+    except UserError as exc:
+        raise BadRequestError(str(exc)) from None
+    if block.columns is not None:
+        return _columns_to_matrix(block.columns)
+    # Absent entries of a sparse record are missing values, as when XGBoost trains on CSR.
+    sparse = block.sparse.tocoo()
+    matrix = np.full(sparse.shape, np.nan, dtype=np.float32)
+    matrix[sparse.row, sparse.col] = sparse.data
+    return matrix
+
+
+_DECODERS = {CSV: _decode_csv, JSON: _decode_json, PARQUET: _decode_parquet, NPY: _decode_npy,
+             RECORDIO: _decode_recordio}
 
 
 # ---------------------------------------------------------------- encoding
