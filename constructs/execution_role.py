@@ -37,6 +37,10 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "ec2:DescribeVpcs",
         "kms:ListAliases",
         "kms:ListKeys",
+        # The Data API's statements have no ARN; a condition holds them to the caller's own.
+        "redshift-data:CancelStatement",
+        "redshift-data:DescribeStatement",
+        "redshift-data:GetStatementResult",
         "sagemaker:ListModelPackages",
         "sagemaker:ListModelPackageGroups",
         "sts:GetServiceBearerToken",
@@ -286,14 +290,15 @@ class ExecutionRole(Construct):
             " condition keeps them in the platform's VPC",
         )
 
-    def grant_pass_role(self, roles: Sequence[ExecutionRole | iam.IRole]) -> None:
-        """Pass the given roles to SageMaker only (never to another service)."""
+    def grant_pass_role(self, roles: Sequence[ExecutionRole | iam.IRole], *, service: str = SAGEMAKER) -> None:
+        """Pass the given roles to one service only (default SageMaker)."""
         arns = [r.role_arn for r in roles]
+        to = "" if service == SAGEMAKER else f"To{_alnum(service.split('.')[0])}"
         self.allow(
-            f"PassRole{len(arns)}x{_alnum(self.node.id)}",
+            f"PassRole{len(arns)}x{_alnum(self.node.id)}{to}",
             ["iam:PassRole"],
             arns,
-            conditions={"StringEquals": {"iam:PassedToService": SAGEMAKER}},
+            conditions={"StringEquals": {"iam:PassedToService": service}},
         )
 
 
