@@ -7,7 +7,13 @@ from constructs import Construct
 from constructs.execution_role import ExecutionRole
 from constructs.sagemaker_guardrails import Guardrails, job_conditions, model_conditions
 
-from stacks.config import BATCH_SCORING_PREFIX, DATA_CAPTURE_PREFIX, PlatformConfig
+from stacks.config import (
+    ATHENA_RESULTS_PREFIX,
+    BATCH_SCORING_PREFIX,
+    DATA_CAPTURE_PREFIX,
+    REDSHIFT_UNLOAD_PREFIX,
+    PlatformConfig,
+)
 from stacks.data_stack import DataStack
 from stacks.images import repository_arn, spark_processing_image_uri, xgboost_image_uri
 from stacks.network_stack import NetworkStack
@@ -87,6 +93,9 @@ class AccessStack(cdk.Stack):
         self.processing_role.grant_read(models, model_key, prefix=TRAINING_PREFIX)
         self.processing_role.grant_write(models, model_key, prefix=EVALUATION_PREFIX)
 
+        self.redshift_unload_role: ExecutionRole | None = None
+        self._grant_preprocess_source(data, processed, data_key)
+
         self.training_role = job_role(
             "TrainingJobRole", "ML platform: XGBoost training and tuning jobs", JOB_LOG_GROUPS["training"], "training"
         )
@@ -137,6 +146,42 @@ class AccessStack(cdk.Stack):
         self.notebook_role.grant_read(models, model_key, prefix=EVALUATION_PREFIX)
         self.notebook_role.grant_logs(JOB_LOG_GROUPS["notebook"])
         self._grant_notebook_workflow(self.notebook_role)
+
+    def _grant_preprocess_source(self, data: DataStack, processed: str, data_key: str) -> None:
+        """What the configured source (``SourceConfig.kind``) needs of the processing role; nothing for ``s3``.
+
+        SageMaker runs a DatasetDefinition's query with the job's role: Athena reads the table
+        and writes the result with its caller's credentials, the Data API asks Redshift to UNLOAD
+        with the cluster's role; SageMaker then downloads the result with the job's role.
+        """
+        config, role = self.config, self.processing_role
+        source = config.pipeline.source
+        if source.kind == "athena":
+            data.catalog.grant_query(role)
+            # Athena checks both buckets' regions before it reads the table and writes the result.
+            role.allow("AthenaBucketLocation", ["s3:GetBucketLocation"],
+                       [config.arn("s3", config.bucket_name(p)) for p in ("raw", "processed")])
+            role.grant_read_write(processed, data_key, prefix=ATHENA_RESULTS_PREFIX)
+        elif source.kind == "redshift":
+            cluster = source.redshift_cluster_id
+            # Redshift assumes this role to UNLOAD the result: it writes the unload prefix, with the data key.
+            unload = ExecutionRole(self, "RedshiftUnloadRole", description="ML platform: Redshift UNLOAD of the"
+                                   " preprocessing query", role_name=config.role_name("redshift-unload"),
+                                   assumed_by="redshift.amazonaws.com")
+            unload.grant_write(processed, data_key, prefix=REDSHIFT_UNLOAD_PREFIX)
+            unload.allow("UnloadBucketLocation", ["s3:GetBucketLocation"], [processed])
+            self.redshift_unload_role = unload
+            role.allow("RedshiftQuery", ["redshift-data:ExecuteStatement"],
+                       [config.arn("redshift", f"cluster:{cluster}")])
+            role.allow("RedshiftStatements",
+                       ["redshift-data:CancelStatement", "redshift-data:DescribeStatement",
+                        "redshift-data:GetStatementResult"], ["*"],
+                       conditions={"StringEquals": {"redshift-data:statement-owner-iam-userid": "${aws:userid}"}})
+            role.allow("RedshiftCredentials", ["redshift:GetClusterCredentials"],
+                       [config.arn("redshift", f"dbuser:{cluster}/{source.redshift_db_user}"),
+                        config.arn("redshift", f"dbname:{cluster}/{source.redshift_database}")])
+            role.grant_pass_role([unload], service="redshift.amazonaws.com")
+            role.grant_read(processed, data_key, prefix=REDSHIFT_UNLOAD_PREFIX)
 
     def _sagemaker(self, resource: str) -> str:
         return self.config.arn("sagemaker", resource)

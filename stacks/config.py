@@ -121,8 +121,22 @@ class WorkloadConfig:
     #: Notebook instance type; ml.t3.medium is about $0.05/hour in us-east-1.
     notebook_instance_type: str = "ml.t3.medium"
     #: Minutes without kernel or terminal activity before the notebook stops
-    #: itself (checked every 5 minutes, so the minimum is 5).
+    #: itself (checked every 5 minutes, so the minimum is 5); with Studio, before
+    #: SageMaker shuts an idle JupyterLab app down (60 minutes at least).
     notebook_idle_minutes: int = 60
+    #: The workbench: ``notebook`` (default), one notebook instance for
+    #: ``PeopleConfig.workbench_owner``; or ``studio``, a VPC-only SageMaker Studio
+    #: domain with a user profile per ``PeopleConfig.data_scientists``. Studio has
+    #: no idle cost but its EFS volume's stored bytes (about $0.30 per GB-month).
+    workbench: str = "notebook"
+    #: ``pip install`` without the internet: a CodeArtifact domain (encrypted with the
+    #: model key) and a repository with the public PyPI upstream, the
+    #: ``codeartifact.api`` and ``codeartifact.repositories`` interface endpoints in
+    #: the workbench's AZ (about $14.60 a month together while the workbench is
+    #: deployed, unless the network keeps them on), and the notebook's pip pointed at
+    #: it. CodeArtifact itself bills $0.05 per GB-month stored and $0.05 per 10,000
+    #: requests (the first 2 GB and 100,000 requests of an account each month are free).
+    package_mirror: bool = False
     #: ``serverless`` costs nothing while idle but has no VPC, network
     #: isolation, data capture or autoscaling policy; ``real-time`` has all of
     #: them and bills its instances around the clock.
@@ -187,6 +201,77 @@ class TuningRange:
 PREPROCESS_ENGINES = ("pandas", "spark")
 #: Formats of the channels the Preprocess step writes (``PipelineConfig.channel_format``).
 CHANNEL_FORMATS = ("csv", "parquet", "recordio")
+
+
+#: Where the Preprocess step's raw data comes from (``SourceConfig.kind``).
+PREPROCESS_SOURCES = ("s3", "athena", "redshift")
+#: Glue column types the Athena table may declare (what the preprocessing schema check reads as numbers or labels).
+GLUE_COLUMN_TYPES = ("double", "float", "int", "bigint", "smallint", "tinyint", "boolean", "string")
+#: Athena refuses a per-query data usage limit below 10 MB.
+MIN_BYTES_SCANNED_CUTOFF = 10_000_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceConfig:
+    """Where preprocessing reads its raw data: files in S3 (default), an Athena query, or a Redshift query.
+
+    ``athena``: the data stack defines a Glue database and table over the raw bucket's
+    ``PipelineConfig.raw_data_prefix`` and an Athena workgroup that enforces its own settings
+    (results under ``athena-results/`` of the processed bucket, SSE-KMS with the data key, a
+    bytes-scanned limit per query); the Preprocess step's input is an ``AthenaDatasetDefinition``
+    whose Parquet result SageMaker downloads for the job. ``redshift``: your cluster (named here,
+    never built) UNLOADs the query's result as Parquet under ``redshift-unload/`` of the processed
+    bucket, encrypted with the data key, through a role the platform creates for the cluster.
+    """
+
+    #: ``s3`` (files under the raw prefix), ``athena`` or ``redshift``.
+    kind: str = "s3"
+    #: Glue table columns over the raw prefix, ``(name, glue type)``, the label among them; Athena
+    #: needs them declared (no crawler). Required with ``athena``.
+    table_columns: tuple[tuple[str, str], ...] = ()
+    #: Format of the files under the raw prefix that the Glue table reads: ``csv`` (one header row) or ``parquet``.
+    table_format: str = "csv"
+    #: The query; empty means every column of the table (``SELECT * FROM "<table>"``). Athena's
+    #: dialect is Trino's: identifiers in double quotes, strings in single quotes.
+    athena_query: str = ""
+    #: Athena cancels a query of the workgroup once it has scanned this many bytes. 10 GB by
+    #: default: at Athena's $5 per TB scanned, no query costs more than about $0.05.
+    bytes_scanned_cutoff_per_query: int = 10_000_000_000
+    #: Your Redshift cluster, its database, the database user SageMaker connects as, and the query
+    #: (an UNLOAD of its result is what the step reads). All required with ``redshift``.
+    redshift_cluster_id: str = ""
+    redshift_database: str = ""
+    redshift_db_user: str = ""
+    redshift_query: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in PREPROCESS_SOURCES:
+            raise ConfigError(f"source kind {self.kind!r} must be one of {', '.join(PREPROCESS_SOURCES)}")
+        if self.table_format not in ("csv", "parquet"):
+            raise ConfigError(f"table_format {self.table_format!r} must be csv or parquet")
+        if self.bytes_scanned_cutoff_per_query < MIN_BYTES_SCANNED_CUTOFF:
+            raise ConfigError(f"bytes_scanned_cutoff_per_query {self.bytes_scanned_cutoff_per_query} must be at"
+                              f" least {MIN_BYTES_SCANNED_CUTOFF} (Athena's minimum, 10 MB)")
+        for name, kind in self.table_columns:
+            if not re.fullmatch(r"[a-z_][a-z0-9_]{0,254}", name) or kind not in GLUE_COLUMN_TYPES:
+                raise ConfigError(f"table column ({name!r}, {kind!r}) must be a lowercase Glue name (letters,"
+                                  f" digits, _) and one of the types {', '.join(GLUE_COLUMN_TYPES)}")
+        if self.kind == "athena" and not self.table_columns:
+            raise ConfigError("the athena source needs SourceConfig.table_columns: the Glue table's (name, type)"
+                              " pairs, label included, e.g. (('x1', 'double'), ('label', 'int'))")
+        missing = [f for f in ("redshift_cluster_id", "redshift_database", "redshift_db_user", "redshift_query")
+                   if not getattr(self, f)]
+        if self.kind == "redshift" and missing:
+            raise ConfigError(f"the redshift source needs SourceConfig.{missing[0]}: the platform queries your"
+                              " cluster, it does not build one")
+        if self.redshift_cluster_id and not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", self.redshift_cluster_id):
+            raise ConfigError(f"redshift_cluster_id {self.redshift_cluster_id!r} must be a Redshift cluster"
+                              " identifier (lowercase letters, digits, hyphens; at most 63)")
+        for field_name in ("redshift_database", "redshift_db_user"):
+            value = getattr(self, field_name)
+            if value and not re.fullmatch(r"[a-z_][a-z0-9_$]{0,63}", value):
+                raise ConfigError(f"{field_name} {value!r} must be a Redshift identifier (lowercase letters,"
+                                  " digits, _ or $; at most 64)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -289,6 +374,9 @@ class PipelineConfig:
     preprocess_engine: str = "pandas"
     #: Instances of the Spark processing cluster (a pipeline parameter, ``SparkInstanceCount``).
     spark_instance_count: int = 2
+    #: Where preprocessing reads raw data: files under ``raw_data_prefix`` (default), an Athena
+    #: query over a Glue table of that prefix, or a query on your Redshift cluster.
+    source: SourceConfig = field(default_factory=SourceConfig)
     #: Format of the train/validation/test channels. Empty (default): the engine's own, CSV from
     #: ``pandas``, Parquet from ``spark``. ``csv``, ``parquet`` or ``recordio`` (RecordIO-protobuf, the
     #: format of SageMaker's built-in algorithms; ``pandas`` only, as the Spark step runs no Python on
@@ -309,6 +397,9 @@ class PipelineConfig:
             raise ConfigError(
                 f"preprocess_engine {self.preprocess_engine!r} must be one of {', '.join(PREPROCESS_ENGINES)}"
             )
+        if self.source.kind != "s3" and self.preprocess_engine != "pandas":
+            raise ConfigError(f"source {self.source.kind!r} feeds the pandas engine only (one query result, one"
+                              " instance); use preprocess_engine='pandas' or the s3 source with Spark")
         if self.channel_format not in ("", *CHANNEL_FORMATS):
             raise ConfigError(
                 f"channel_format {self.channel_format!r} must be one of {', '.join(CHANNEL_FORMATS)}"
@@ -341,8 +432,10 @@ class PipelineConfig:
 #: The personas of the people stack (``stacks/people_stack.py``): one role, one
 #: customer-managed policy and one IAM group each, named ``<prefix>-<persona>``.
 PERSONAS = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")
-#: The tag naming the person a notebook belongs to; only they may open it.
+#: The tag naming the person a notebook (or Studio user profile) belongs to; only they may open it.
 WORKBENCH_OWNER_TAG = "owner"
+#: What the workbench is (``WorkloadConfig.workbench``).
+WORKBENCHES = ("notebook", "studio")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -374,6 +467,10 @@ class PeopleConfig:
     #: Networks the workbench may be opened from (``aws:SourceIp`` CIDRs, e.g. the office);
     #: empty: any network, still only by its owner.
     workbench_source_cidrs: tuple[str, ...] = ()
+    #: The data scientists with a Studio user profile (``WorkloadConfig.workbench="studio"``),
+    #: each named as their session's source identity (IAM user name, or what the identity
+    #: provider sets): only they may open their own profile.
+    data_scientists: tuple[str, ...] = ()
     #: VPC endpoints (``vpce-...``) of the SageMaker API the workbench may be opened
     #: through (``aws:SourceVpce``); empty: no endpoint restriction.
     workbench_source_vpce_ids: tuple[str, ...] = ()
@@ -517,6 +614,11 @@ class BatchScoringConfig:
             raise ConfigError(f"invocation_max_retries {self.invocation_max_retries} must be 0-3")
         if not 1 <= self.invocation_timeout_seconds <= 3600:
             raise ConfigError(f"invocation_timeout_seconds {self.invocation_timeout_seconds} must be 1-3600")
+#: Where Athena writes query results (the workgroup enforces it) and Redshift UNLOADs, in the processed bucket.
+ATHENA_RESULTS_PREFIX = "athena-results/"
+REDSHIFT_UNLOAD_PREFIX = "redshift-unload/"
+#: The Glue table over the raw prefix that the Athena source queries (in ``PlatformConfig.glue_database_name``).
+GLUE_TABLE_NAME = "raw_data"
 #: Per endpoint under this prefix of the model bucket: ``baseline/`` (the served version's drift
 #: baseline) and ``ground-truth/`` (labels uploaded later, ``<row_id>,<label>`` CSV).
 MONITORING_PREFIX = "monitoring/"
@@ -574,12 +676,28 @@ class PlatformConfig:
                 " metrics through its network interface; add them to NetworkConfig.interface_endpoints"
             )
         self.people.validate(self.account)
+        self._validate_workbench()
         zones = self.network.availability_zones
         if not zones or any(not z.startswith(self.region) for z in zones):
             raise ConfigError(
                 f"availability zones {list(zones)} must be named and belong to region {self.region};"
                 " set NetworkConfig.availability_zones for that region"
             )
+
+    def _validate_workbench(self) -> None:
+        workbench, people = self.workloads.workbench, self.people
+        if workbench not in WORKBENCHES:
+            raise ConfigError(f"workbench {workbench!r} must be one of {', '.join(WORKBENCHES)}")
+        bad = [n for n in people.data_scientists if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", n)]
+        if bad:
+            raise ConfigError(f"data_scientists {bad} must be Studio user profile names (letters, digits and"
+                              " hyphens, at most 63) and the same as each person's source identity")
+        if workbench == "studio" and not people.data_scientists:
+            raise ConfigError("workbench='studio' needs the data scientists' names in PeopleConfig.data_scientists"
+                              " (one user profile each)")
+        if workbench == "studio" and self.workloads.notebook_idle_minutes < 60:
+            raise ConfigError(f"notebook_idle_minutes={self.workloads.notebook_idle_minutes} is below Studio's"
+                              " idle shutdown minimum of 60; raise it to 60 or more")
 
     @property
     def prefix(self) -> str:
@@ -593,6 +711,15 @@ class PlatformConfig:
     @property
     def batch_scoring_pipeline_name(self) -> str:
         return f"{self.prefix}-batch-scoring"
+
+    @property
+    def glue_database_name(self) -> str:
+        """Glue and Athena names take lowercase letters, digits and ``_``: ``mlp_dev_raw``."""
+        return f"{self.project}_{self.name}_raw".replace("-", "_")
+
+    @property
+    def athena_workgroup_name(self) -> str:
+        return f"{self.prefix}-preprocess"
 
     @property
     def endpoint_name(self) -> str:
@@ -620,6 +747,11 @@ class PlatformConfig:
         if self.workloads.endpoint_mode == "real-time":
             return f"s3://{self.bucket_name('models')}/{self.data_capture_prefix}/"
         return f"s3://{self.bucket_name('models')}/{BATCH_SCORING_PREFIX}/"
+
+    @property
+    def alert_topic_arn(self) -> str:
+        """The platform's alert topic (registry stack), by its fixed name: no cross-stack export."""
+        return self.arn("sns", f"{self.prefix}-alerts")
 
     @property
     def model_package_group_name(self) -> str:

@@ -11,10 +11,11 @@ from constructs.execution_role import ExecutionRole
 from constructs.isolated_vpc import FLOW_LOG_PREFIX
 from constructs.permissions_boundary import PermissionsBoundary
 from constructs.platform_key import ADMIN_ONLY_ACTIONS, MANAGE_ACTIONS, USE_ACTIONS, PlatformKey
+from constructs.raw_data_catalog import RawDataCatalog
 from constructs.secure_bucket import SecureBucket
 
 from stacks import perimeter
-from stacks.config import PlatformConfig
+from stacks.config import ATHENA_RESULTS_PREFIX, GLUE_TABLE_NAME, PlatformConfig
 
 #: People assume the perimeter's own roles only with MFA, for at most an hour.
 _PEOPLE_SESSION_HOURS = 1
@@ -161,6 +162,7 @@ class DataStack(cdk.Stack):
                 " is retained, so deleted or overwritten objects are recoverable",
                 packs=nag.COMPLIANCE_PACKS,
             )
+        self.catalog = self._raw_data_catalog(config)
         self._break_glass(config)
         for name, bucket in (
             ("RawBucket", self.raw_bucket),
@@ -168,6 +170,26 @@ class DataStack(cdk.Stack):
             ("ModelBucket", self.model_bucket),
         ):
             cdk.CfnOutput(self, name, value=bucket.bucket_name)
+
+    def _raw_data_catalog(self, config: PlatformConfig) -> RawDataCatalog | None:
+        """Only with the Athena source: the table over the raw prefix and the workgroup that queries it."""
+        source = config.pipeline.source
+        if source.kind != "athena":
+            return None
+        processed = config.bucket_name("processed")
+        return RawDataCatalog(
+            self,
+            "RawDataCatalog",
+            database_name=config.glue_database_name,
+            table_name=GLUE_TABLE_NAME,
+            location=f"s3://{config.bucket_name('raw')}/{config.pipeline.raw_data_prefix}",
+            columns=source.table_columns,
+            table_format=source.table_format,
+            workgroup_name=config.athena_workgroup_name,
+            results_uri=f"s3://{processed}/{ATHENA_RESULTS_PREFIX}",
+            results_key_arn=self.data_key.key_arn,
+            bytes_scanned_cutoff=source.bytes_scanned_cutoff_per_query,
+        )
 
     def _key_administrator(self, config: PlatformConfig) -> iam.IPrincipal:
         """The configured key administrator, or a role people of the account assume with MFA."""

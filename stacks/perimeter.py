@@ -44,11 +44,20 @@ BUCKET_USERS = {
 }
 
 
+#: The role Redshift assumes to UNLOAD the preprocessing query, only with the redshift source
+#: (``SourceConfig``): it writes the processed bucket's unload prefix under the data key.
+REDSHIFT_UNLOAD = "redshift-unload"
+
+
+def _source_roles(config: PlatformConfig) -> list[str]:
+    return [config.role_arn(REDSHIFT_UNLOAD)] if config.pipeline.source.kind == "redshift" else []
+
+
 def key_users(config: PlatformConfig, key: str) -> list[str]:
     """Principals that may encrypt and decrypt with ``key``: its roles and the break-glass role."""
     arns = [config.role_arn(purpose) for purpose in KEY_USERS[key]]
     if key == "data":
-        arns += config.perimeter.raw_data_writer_role_arns
+        arns += [*config.perimeter.raw_data_writer_role_arns, *_source_roles(config)]
     return [*arns, config.break_glass_role_arn] if arns else []
 
 
@@ -67,4 +76,6 @@ def bucket_principals(config: PlatformConfig, bucket: str) -> list[str]:
     arns = [config.role_arn(purpose) for purpose in BUCKET_USERS[bucket]]
     if bucket == "raw":
         arns += config.perimeter.raw_data_writer_role_arns
+    if bucket == "processed":
+        arns += _source_roles(config)
     return [*arns, config.break_glass_role_arn]

@@ -14,7 +14,7 @@ from stacks.access_stack import (
     TRAINING_PREFIX,
     AccessStack,
 )
-from stacks.config import PlatformConfig
+from stacks.config import GLUE_TABLE_NAME, PlatformConfig
 from stacks.images import spark_processing_image_uri, xgboost_image_uri
 from stacks.pipeline_definition import PipelineResources, build_definition
 
@@ -56,6 +56,10 @@ class PipelineStack(cdk.Stack):
             training_prefix=TRAINING_PREFIX,
             checkpoints_prefix=CHECKPOINTS_PREFIX,
             evaluation_prefix=EVALUATION_PREFIX,
+            athena_database=config.glue_database_name,
+            athena_table=GLUE_TABLE_NAME,
+            athena_workgroup=config.athena_workgroup_name,
+            redshift_role_arn=config.role_arn("redshift-unload"),
         )
         self.definition = build_definition(self.resources)
         self.pipeline = sagemaker.CfnPipeline(

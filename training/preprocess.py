@@ -85,13 +85,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # ---------------------------------------------------------------- reading
 
 
+#: Every Parquet file starts with these bytes.
+PARQUET_MAGIC = b"PAR1"
+
+
+def is_parquet(path: Path) -> bool:
+    """A ``.parquet``/``.pq`` file, or a file without a suffix that starts as Parquet does: Athena names the
+    Parquet result of a query (an ``AthenaDatasetDefinition``) without a suffix."""
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return True
+    if path.suffix:
+        return False
+    with path.open("rb") as stream:
+        return stream.read(4) == PARQUET_MAGIC
+
+
 def input_files(input_dir: Path) -> list[Path]:
     if not input_dir.is_dir():
         raise UserError(f"input directory {input_dir} does not exist; map the raw data ProcessingInput there")
     files = sorted(
         path for path in input_dir.iterdir()
         if path.is_file() and not path.name.startswith(".")
-        and path.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES
+        and (path.suffix.lower() in CSV_SUFFIXES or is_parquet(path))
     )
     if not files:
         raise UserError(f"no .csv or .parquet files in {input_dir}; check the ProcessingInput S3 prefix")
@@ -102,7 +117,7 @@ def read_inputs(files: list[Path]) -> pd.DataFrame:
     frames = []
     for path in files:
         try:
-            if path.suffix.lower() in PARQUET_SUFFIXES:
+            if is_parquet(path):
                 frame = pd.read_parquet(path)
             else:
                 frame = pd.read_csv(path, low_memory=False)

@@ -88,7 +88,7 @@ def session(master: str | None = None, *, app_name: str = "mlp-preprocess", shuf
 
 
 def _header(path: Path, spark) -> list[str]:
-    if path.suffix.lower() in preprocess.PARQUET_SUFFIXES:
+    if preprocess.is_parquet(path):
         return list(spark.read.parquet(_uri(path)).columns)
     try:
         with path.open(newline="", encoding="utf-8") as handle:
@@ -119,7 +119,7 @@ def read_inputs(spark, files: list[Path]):
     columns = headers[0]
     frames = []
     csv_files = [_uri(p) for p in files if p.suffix.lower() in preprocess.CSV_SUFFIXES]
-    parquet_files = [_uri(p) for p in files if p.suffix.lower() in preprocess.PARQUET_SUFFIXES]
+    parquet_files = [_uri(p) for p in files if preprocess.is_parquet(p)]
     if csv_files:
         # FAILFAST: a ragged row is an error, as in pandas, not a row silently padded with nulls.
         frame = spark.read.csv(csv_files, header=True, inferSchema=False, mode="FAILFAST", enforceSchema=False,

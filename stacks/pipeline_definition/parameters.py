@@ -53,7 +53,6 @@ def pipeline_parameters(config: PipelineConfig, *, raw_bucket: str) -> dict[str,
     because SageMaker rejects a WarmStartConfig without a parent job.
     """
     params = [
-        Parameter(INPUT_DATA, "String", f"s3://{raw_bucket}/{config.raw_data_prefix}"),
         Parameter(LABEL_COLUMN, "String", config.label_column),
         Parameter(PROCESSING_INSTANCE_TYPE, "String", config.processing_instance_type),
         Parameter(PROCESSING_INSTANCE_COUNT, "Integer", config.processing_instance_count),
@@ -65,6 +64,9 @@ def pipeline_parameters(config: PipelineConfig, *, raw_bucket: str) -> dict[str,
         Parameter(AUC_THRESHOLD, "Float", config.auc_threshold),
         Parameter(RETRAIN_REASON, "String", RETRAIN_REASONS[0], enum=RETRAIN_REASONS),
     ]
+    # Files in S3 are chosen per execution; a query source is the configuration's (SourceConfig).
+    if config.source.kind == "s3":
+        params.insert(0, Parameter(INPUT_DATA, "String", f"s3://{raw_bucket}/{config.raw_data_prefix}"))
     if config.preprocess_engine == "spark":
         params.append(Parameter(SPARK_INSTANCE_COUNT, "Integer", config.spark_instance_count))
     if config.warm_start_parent_tuning_job:

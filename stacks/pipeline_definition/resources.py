@@ -42,3 +42,10 @@ class PipelineResources:
     training_prefix: str
     checkpoints_prefix: str
     evaluation_prefix: str
+    #: The Athena source (``config.source.kind == "athena"``): the Glue database the query runs in
+    #: and the workgroup that enforces results location, KMS and the scan limit.
+    athena_database: str = ""
+    athena_table: str = ""
+    athena_workgroup: str = ""
+    #: The role your Redshift cluster UNLOADs with (``redshift`` source).
+    redshift_role_arn: str = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacks.config import ApproachConfig
+from stacks.config import ATHENA_RESULTS_PREFIX, REDSHIFT_UNLOAD_PREFIX, ApproachConfig
 from stacks.pipeline_definition import contract
 from stacks.pipeline_definition import parameters as p
 from stacks.pipeline_definition.expressions import (
@@ -130,6 +130,51 @@ def _spark_job(r: PipelineResources, job: dict) -> dict:
     return job
 
 
+#: Athena's catalog of Glue databases in this account and region.
+ATHENA_CATALOG = "AwsDataCatalog"
+
+
+def athena_query(r: PipelineResources) -> str:
+    # Athena's dialect (Trino): identifiers in double quotes.
+    return r.config.source.athena_query or f'SELECT * FROM "{r.athena_table}"'  # noqa: S608 - our table's name
+
+
+def _raw_input(r: PipelineResources) -> dict:
+    """Files under ``InputDataUri`` (the s3 source), or the Parquet result of a query that SageMaker runs
+    before the job starts and downloads to the same local path, so the script reads it like files."""
+    source = r.config.source
+    if source.kind == "s3":
+        return _s3_input("raw", param(p.INPUT_DATA), f"{ROOT}/input")
+    if source.kind == "athena":
+        query = {"AthenaDatasetDefinition": {
+            "Catalog": ATHENA_CATALOG,
+            "Database": r.athena_database,
+            "QueryString": athena_query(r),
+            "WorkGroup": r.athena_workgroup,
+            # Each execution's result under its own ID, in the prefix the workgroup enforces.
+            "OutputS3Uri": run_scoped_uri(r.processed_bucket, ATHENA_RESULTS_PREFIX),
+            "KmsKeyId": r.data_key_arn,
+            "OutputFormat": "PARQUET",
+        }}
+    else:
+        query = {"RedshiftDatasetDefinition": {
+            "ClusterId": source.redshift_cluster_id,
+            "Database": source.redshift_database,
+            "DbUser": source.redshift_db_user,
+            "QueryString": source.redshift_query,
+            "ClusterRoleArn": r.redshift_role_arn,
+            "OutputS3Uri": run_scoped_uri(r.processed_bucket, REDSHIFT_UNLOAD_PREFIX),
+            "KmsKeyId": r.data_key_arn,
+            "OutputFormat": "PARQUET",
+        }}
+    return {
+        "InputName": "raw",
+        "AppManaged": False,
+        "DatasetDefinition": {**query, "LocalPath": f"{ROOT}/input", "DataDistributionType": "FullyReplicated",
+                              "InputMode": "File"},
+    }
+
+
 def preprocess_step(r: PipelineResources) -> dict:
     outputs = [
         _s3_output(split, run_scoped_uri(r.processed_bucket, r.channels_prefix, split), f"{ROOT}/{split}")
@@ -148,7 +193,7 @@ def preprocess_step(r: PipelineResources) -> dict:
     job = _processing_job(
         r,
         contract.PREPROCESS_SCRIPT,
-        [_s3_input("raw", param(p.INPUT_DATA), f"{ROOT}/input")],
+        [_raw_input(r)],
         outputs,
         arguments,
         output_key_arn=r.data_key_arn,

@@ -484,3 +484,39 @@ def test_iam_group_is_created_and_its_managed_policy_attached(emulator):
     # AND deleting the stack removes the group
     emulator.client("cloudformation").delete_stack(StackName="groups")
     assert "mlp-dev-auditor" not in {g["GroupName"] for g in iam.list_groups()["Groups"]}
+
+
+def test_glue_database_table_and_athena_workgroup_are_created_from_the_template(emulator):
+    # GIVEN the raw-data catalog as the data stack renders it with the athena source (constructs/raw_data_catalog.py)
+    table_input = {
+        "Name": "raw_data", "TableType": "EXTERNAL_TABLE", "Parameters": {"skip.header.line.count": "1"},
+        "StorageDescriptor": {"Location": "s3://raw-bucket/input/", "Columns": [{"Name": "x", "Type": "double"}],
+                              "SerdeInfo": {"SerializationLibrary":
+                                            "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"}},
+    }
+    settings = {"EnforceWorkGroupConfiguration": True, "BytesScannedCutoffPerQuery": 10_000_000_000,
+                "ResultConfiguration": {"OutputLocation": "s3://processed/athena-results/",
+                                        "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS",
+                                                                    "KmsKey": "arn:aws:kms:us-east-1:1:key/k"}}}
+    template = {"Resources": {
+        "Database": {"Type": "AWS::Glue::Database",
+                     "Properties": {"CatalogId": {"Ref": "AWS::AccountId"}, "DatabaseInput": {"Name": "mlp_dev_raw"}}},
+        "Table": {"Type": "AWS::Glue::Table", "DependsOn": "Database",
+                  "Properties": {"CatalogId": {"Ref": "AWS::AccountId"}, "DatabaseName": "mlp_dev_raw",
+                                 "TableInput": table_input}},
+        "WorkGroup": {"Type": "AWS::Athena::WorkGroup",
+                      "Properties": {"Name": "mlp-dev-preprocess", "RecursiveDeleteOption": True,
+                                     "WorkGroupConfiguration": settings}},
+    }}
+    # WHEN it deploys THEN the table reads its location, the workgroup keeps its settings, nothing is skipped
+    deploy_template(emulator, "catalog", template)
+    table = emulator.client("glue").get_table(DatabaseName="mlp_dev_raw", Name="raw_data")["Table"]
+    assert table["StorageDescriptor"]["Location"] == "s3://raw-bucket/input/"
+    workgroup = emulator.client("athena").get_work_group(WorkGroup="mlp-dev-preprocess")["WorkGroup"]
+    assert workgroup["Configuration"]["EnforceWorkGroupConfiguration"] is True
+    assert workgroup["Configuration"]["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+    assert unemulated_resources("catalog", emulator=emulator) == []
+    # AND deleting the stack removes all three
+    emulator.client("cloudformation").delete_stack(StackName="catalog")
+    assert emulator.client("glue").get_databases()["DatabaseList"] == []
+    assert "mlp-dev-preprocess" not in {w["Name"] for w in emulator.client("athena").list_work_groups()["WorkGroups"]}

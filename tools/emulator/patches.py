@@ -656,6 +656,127 @@ def iam_group_resource() -> None:
     iam_group_resource.model = GroupResource  # type: ignore[attr-defined]
 
 
+# -- Glue and Athena (the athena preprocessing source) -------------------------------------------
+
+
+def glue_and_athena_resources() -> None:
+    """moto 5.2.5 implements the Glue Data Catalog (CreateDatabase, CreateTable, GetTable...) and
+    Athena workgroups (CreateWorkGroup, GetWorkGroup) but has no CloudFormation model for
+    ``AWS::Glue::Database``, ``AWS::Glue::Table`` or ``AWS::Athena::WorkGroup``, so the data stack's
+    raw-data catalog was skipped and the local pipeline run could not find the table its Athena query
+    reads. Create them through moto's own backends (the workgroup's configuration is stored as given;
+    moto enforces none of it, and runs no query).
+    """
+    from moto.athena.models import athena_backends
+    from moto.core.common_models import CloudFormationModel
+    from moto.glue.models import glue_backends
+
+    class GlueDatabaseResource(CloudFormationModel):
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name  # Ref of AWS::Glue::Database is its name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Glue::Database"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> GlueDatabaseResource:
+            props = cloudformation_json["Properties"]
+            database_input = dict(props["DatabaseInput"])
+            props.get("CatalogId")  # the account's catalog: moto's backend is already the account's
+            glue_backends[account_id][region_name].create_database(database_input["Name"], database_input)
+            return cls(database_input["Name"])
+
+        @classmethod
+        def delete_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            glue_backends[account_id][region_name].databases.pop(resource_name, None)
+
+    class GlueTableResource(CloudFormationModel):
+        def __init__(self, database: str, name: str) -> None:
+            self.database, self.name = database, name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return f"{self.database}|{self.name}"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Glue::Table"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> GlueTableResource:
+            props = cloudformation_json["Properties"]
+            props.get("CatalogId")  # the account's catalog: moto's backend is already the account's
+            table_input = dict(props["TableInput"])
+            glue_backends[account_id][region_name].create_table(props["DatabaseName"], table_input["Name"],
+                                                                table_input)
+            return cls(props["DatabaseName"], table_input["Name"])
+
+        @classmethod
+        def delete_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            database, _, name = resource_name.partition("|")
+            found = glue_backends[account_id][region_name].databases.get(database)
+            if found is not None:
+                found.tables.pop(name, None)
+
+    class AthenaWorkGroupResource(CloudFormationModel):
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.name  # Ref of AWS::Athena::WorkGroup is its name
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Athena::WorkGroup"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> AthenaWorkGroupResource:
+            props = cloudformation_json["Properties"]
+            name = props.get("Name", resource_name)
+            props.get("RecursiveDeleteOption")  # deleting a moto workgroup never fails on its history
+            athena_backends[account_id][region_name].create_work_group(
+                name, dict(props.get("WorkGroupConfiguration", {})), props.get("Description", ""),
+                props.get("Tags", []))
+            return cls(name)
+
+        @classmethod
+        def delete_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            athena_backends[account_id][region_name].delete_work_group(resource_name)
+
+    glue_and_athena_resources.models = (  # type: ignore[attr-defined]
+        GlueDatabaseResource, GlueTableResource, AthenaWorkGroupResource)
+
+
 # -- SageMaker -----------------------------------------------------------------------------------
 
 
@@ -799,6 +920,7 @@ PATCHES: list[Callable[[], None]] = [
     get_stack_output_intrinsic,
     model_package_group_resource,
     iam_group_resource,
+    glue_and_athena_resources,
     delete_vpc_endpoints_flow_logs_route_tables,
     detach_managed_policies_before_role_delete,
     flow_log_s3_destination_with_prefix,

@@ -26,11 +26,19 @@ from stacks.access_stack import (
     PIPELINE_JOB_PREFIX,
     TRAINING_PREFIX,
 )
-from stacks.config import BATCH_SCORING_PREFIX, MONITORING_PREFIX, MONITORING_REPORTS_PREFIX, PlatformConfig
+from stacks.config import (
+    ATHENA_RESULTS_PREFIX,
+    BATCH_SCORING_PREFIX,
+    GLUE_TABLE_NAME,
+    MONITORING_PREFIX,
+    MONITORING_REPORTS_PREFIX,
+    REDSHIFT_UNLOAD_PREFIX,
+    PlatformConfig,
+)
 from stacks.images import repository_arn, spark_processing_image_uri, xgboost_image_uri
 from tools.iam_evaluator.decide import ContextValue, Decision, Request, decide_all
 from tools.iam_evaluator.perimeter import PEOPLE, perimeter_cases
-from tools.iam_evaluator.personas import persona_cases
+from tools.iam_evaluator.personas import getting_in, persona_cases
 from tools.iam_evaluator.policies import NamedPolicy, PlatformPolicies
 
 ALLOW, DENY = "allow", "deny"
@@ -49,6 +57,11 @@ PRINCIPALS = {
     "retrain-trigger": "TriggerRole",
     "retrain-guard": "GuardRole",
 }
+#: Roles only some configurations create: Redshift's UNLOAD role exists with the redshift source.
+SOURCE_PRINCIPALS = {"redshift-unload": "RedshiftUnloadRole"}
+REDSHIFT = "redshift.amazonaws.com"
+#: The caller's ``aws:userid`` as a SageMaker job's role session has it.
+JOB_USERID = "AROAEXAMPLEROLEID:SageMaker"
 #: The service each monitoring role trusts (the others trust SageMaker).
 SERVICE_ROLES = {
     "monitoring-schedule": "scheduler.amazonaws.com",
@@ -583,6 +596,9 @@ def _services(p: _Platform) -> list[Case]:
              {**source(alarm), "aws:SecureTransport": False}, DENY, "an alarm without TLS"),
         Case("events.amazonaws.com", "sns:Publish", p.topic, source(rule), ALLOW, "the model-approved rule"),
         Case("events.amazonaws.com", "sns:Publish", p.topic,
+             source(p.config.arn("events", f"rule/{p.config.prefix}-privileged-role-assumed")), ALLOW,
+             "the privileged-use alert rule"),
+        Case("events.amazonaws.com", "sns:Publish", p.topic,
              source(rule.replace(p.account, FOREIGN_ACCOUNT), FOREIGN_ACCOUNT), DENY, "a rule of another account"),
         # CloudWatch Logs binds its key use to a log group by encryption context
         # (kms:EncryptionContext:aws:logs:arn). iam-simulate 0.1.173 matches
@@ -594,13 +610,106 @@ def _services(p: _Platform) -> list[Case]:
     ]
 
 
+def _sources(p: _Platform) -> list[Case]:
+    """The preprocessing source (``SourceConfig``): allowed with the configured one, denied otherwise."""
+    c, source = p.config, p.config.pipeline.source
+    athena, redshift = source.kind == "athena", source.kind == "redshift"
+
+    def on(flag: bool) -> str:
+        return ALLOW if flag else DENY
+
+    workgroup = c.arn("athena", f"workgroup/{c.athena_workgroup_name}")
+    database = c.arn("glue", f"database/{c.glue_database_name}")
+    table = c.arn("glue", f"table/{c.glue_database_name}/{GLUE_TABLE_NAME}")
+    results = f"{p.bucket('processed')}/{ATHENA_RESULTS_PREFIX}exec/0-result"
+    cluster = source.redshift_cluster_id or "analytics"
+    user, dbname = source.redshift_db_user or "sagemaker", source.redshift_database or "dev"
+    unloaded = f"{p.bucket('processed')}/{REDSHIFT_UNLOAD_PREFIX}exec/0000_part_00.parquet"
+    unload_role = c.role_arn("redshift-unload")
+    own = {"aws:userid": JOB_USERID, "redshift-data:statement-owner-iam-userid": JOB_USERID}
+    cases = [
+        Case("processing", "athena:StartQueryExecution", workgroup, {}, on(athena),
+             "query in the platform's workgroup"),
+        Case("processing", "athena:GetQueryResults", workgroup, {}, on(athena), "follow a query of the workgroup"),
+        Case("processing", "athena:StartQueryExecution", c.arn("athena", "workgroup/primary"), {}, DENY,
+             "query in the primary workgroup (no enforced results, key or scan limit)"),
+        Case("processing", "athena:UpdateWorkGroup", workgroup, {}, DENY, "change the workgroup's limits"),
+        Case("processing", "glue:GetTable", c.arn("glue", "catalog"), {}, on(athena), "read the catalog"),
+        Case("processing", "glue:GetDatabase", database, {}, on(athena), "read the raw database"),
+        Case("processing", "glue:GetTable", table, {}, on(athena), "read the raw table's definition"),
+        Case("processing", "glue:GetPartitions", table, {}, on(athena), "read the raw table's partitions"),
+        Case("processing", "glue:GetTable", c.arn("glue", f"table/{c.glue_database_name}/other"), {}, DENY,
+             "read another table of the database"),
+        Case("processing", "glue:GetTable", c.arn("glue", "table/other_db/raw_data"), {}, DENY,
+             "read a table of another database"),
+        Case("processing", "glue:UpdateTable", table, {}, DENY, "change the raw table"),
+        Case("processing", "s3:PutObject", results, {}, on(athena), "write Athena results"),
+        Case("processing", "s3:GetObject", results, {}, on(athena), "read Athena results"),
+        Case("processing", "s3:GetBucketLocation", p.bucket("processed"), {}, on(athena),
+             "locate the results bucket for Athena"),
+        Case("training", "athena:StartQueryExecution", workgroup, {}, DENY, "query the raw table"),
+        Case("notebook", "glue:GetTable", table, {}, DENY, "read the raw table's definition"),
+        Case("processing", "redshift-data:ExecuteStatement", c.arn("redshift", f"cluster:{cluster}"), {},
+             on(redshift), "query the configured Redshift cluster"),
+        Case("processing", "redshift-data:ExecuteStatement", c.arn("redshift", "cluster:other-cluster"), {}, DENY,
+             "query another Redshift cluster"),
+        Case("processing", "redshift:GetClusterCredentials", c.arn("redshift", f"dbuser:{cluster}/{user}"), {},
+             on(redshift), "credentials of the configured database user"),
+        Case("processing", "redshift:GetClusterCredentials", c.arn("redshift", f"dbname:{cluster}/{dbname}"), {},
+             on(redshift), "credentials for the configured database"),
+        Case("processing", "redshift:GetClusterCredentials", c.arn("redshift", f"dbuser:{cluster}/admin"), {}, DENY,
+             "credentials of another database user"),
+        Case("processing", "redshift-data:GetStatementResult", "*", own, on(redshift),
+             "read its own statement's result"),
+        Case("processing", "redshift-data:GetStatementResult", "*",
+             {**own, "redshift-data:statement-owner-iam-userid": "AROAOTHERROLEID:someone"}, DENY,
+             "read another principal's statement"),
+        Case("processing", "iam:PassRole", unload_role, {"iam:PassedToService": REDSHIFT}, on(redshift),
+             "pass the UNLOAD role to Redshift"),
+        Case("processing", "iam:PassRole", unload_role, {"iam:PassedToService": SAGEMAKER}, DENY,
+             "pass the UNLOAD role to SageMaker"),
+        Case("processing", "s3:GetObject", unloaded, {}, on(redshift), "read the UNLOAD result"),
+        Case("training", "redshift-data:ExecuteStatement", c.arn("redshift", f"cluster:{cluster}"), {}, DENY,
+             "query the Redshift cluster"),
+    ]
+    if redshift:
+        who = "redshift-unload"
+        cases += [
+            *_data_cases(
+                p, who, reads=[], writes=[("processed", REDSHIFT_UNLOAD_PREFIX, p.data_key)],
+                denied=[
+                    ("s3:PutObject", f"{p.bucket('processed')}/{CHANNELS_PREFIX}part-0.csv", "write data channels"),
+                    ("s3:GetObject", f"{p.bucket('raw')}/{p.raw}part-0.csv", "read raw data"),
+                    ("s3:GetObject", unloaded, "read back what it unloaded"),
+                    ("s3:PutObject", f"{p.foreign_bucket('processed')}/{REDSHIFT_UNLOAD_PREFIX}x.parquet",
+                     "write another project's bucket"),
+                ],
+            ),
+            Case(who, "kms:GenerateDataKey", p.model_key, p.via_s3, DENY, "encrypt with the model key"),
+            Case(who, "kms:GenerateDataKey", p.data_key, {}, DENY, "use the data key directly, not through S3"),
+            Case(REDSHIFT, "sts:AssumeRole", unload_role, {"aws:SourceAccount": p.account}, ALLOW,
+                 "redshift assumes the UNLOAD role for this account"),
+            Case(REDSHIFT, "sts:AssumeRole", unload_role, {"aws:SourceAccount": FOREIGN_ACCOUNT}, DENY,
+                 "redshift assumes the UNLOAD role for another account (confused deputy)"),
+            Case(SAGEMAKER, "sts:AssumeRole", unload_role, {"aws:SourceAccount": p.account}, DENY,
+                 "SageMaker assumes the UNLOAD role"),
+        ]
+    return cases
+
+
 def platform_cases(policies: PlatformPolicies, config: PlatformConfig) -> list[Case]:
     """The whole contract of one environment."""
     p = _Platform(policies, config)
-    return [*_processing(p), *_training(p), *_hosting(p), *_batch(p), *_pipeline(p), *_batch_launch_cases(p),
-            *_notebook(p), *_monitoring(p), *_trust(p), *_services(p),
+    return [*_processing(p), *_sources(p), *_training(p), *_hosting(p), *_batch(p), *_pipeline(p),
+            *_batch_launch_cases(p), *_notebook(p), *_monitoring(p), *_trust(p), *_services(p),
             *perimeter_cases(p, Case, ALLOW, DENY, FOREIGN_ACCOUNT),
             *persona_cases(p, Case, ALLOW, DENY, policies.groups)]
+
+
+def getting_in_cases(policies: PlatformPolicies, config: PlatformConfig) -> list[Case]:
+    """Only the rows of how people get into the personas (groups with MFA, or the federated source)."""
+    p = _Platform(policies, config)
+    return getting_in(p, Case, ALLOW, DENY, policies.groups)
 
 
 def image_repository_policy(repository: str) -> NamedPolicy:
@@ -624,7 +733,7 @@ def image_repository_policy(repository: str) -> NamedPolicy:
 
 def check_contract(policies: PlatformPolicies, cases: list[Case]) -> list[Outcome]:
     """Every case decided by iam-simulate in one batch."""
-    roles = {**PRINCIPALS, **PEOPLE}
+    roles = {**PRINCIPALS, **PEOPLE, **SOURCE_PRINCIPALS}
     requests = [
         Request(policies.role(roles[c.principal]).arn if c.principal in roles else c.principal,
                 c.action, c.resource, c.context, identity_policies=c.identity_policies)

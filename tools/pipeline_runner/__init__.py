@@ -9,7 +9,8 @@
 
 CLI: ``python -m tools.pipeline_runner --help``.
 
-Runs locally: Processing (S3Input File mode in, S3Output out; ``python3 x.py`` or
+Runs locally: Processing (S3Input File mode in, or an AthenaDatasetDefinition run on DuckDB over
+the emulator's Glue tables and S3 objects (athena.py: not Athena), S3Output out; ``python3 x.py`` or
 the ``sh -c`` code-tarball launcher; one instance), Tuning (script mode from the
 code channel; Random or Bayesian-like search over Integer/Continuous/Categorical
 ranges with their scaling, seeded by RandomSeed or ``RunOptions.seed``;
@@ -54,11 +55,13 @@ def run_pipeline(
     account: str = "111122223333",
     region: str = "us-east-1",
     log: Callable[[str], None] = print,
+    glue: Any = None,
 ) -> Execution:
     """Load the pipeline from a synthesized template (tokens resolved against ``cloudformation``) and run it."""
     loaded = load_pipeline(template_path, cloudformation=cloudformation, account=account, region=region)
     return run_definition(loaded.definition, storage=storage, options=options, sagemaker=sagemaker,
-                          work_dir=work_dir, pipeline_name=loaded.name, account=account, region=region, log=log)
+                          work_dir=work_dir, pipeline_name=loaded.name, account=account, region=region, log=log,
+                          glue=glue)
 
 
 __all__ = [

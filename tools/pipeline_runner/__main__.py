@@ -36,7 +36,7 @@ def _clients(endpoint: str, region: str) -> dict:
     # Loopback emulator only: moto accepts any key, and no real credentials are ever read.
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
                                     region_name=region)
-    return {name: session.client(name, endpoint_url=endpoint) for name in ("s3", "cloudformation", "sagemaker")}
+    return {name: session.client(name, endpoint_url=endpoint) for name in ("s3", "cloudformation", "sagemaker", "glue")}
 
 
 def _pairs(values: list[str], flag: str) -> dict[str, str]:
@@ -131,15 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.endpoint_url:
         clients = _clients(args.endpoint_url, args.region)
         storage, cfn, sm = S3Storage(clients["s3"]), clients["cloudformation"], clients["sagemaker"]
+        glue = clients["glue"]
     else:
-        storage, cfn, sm = LocalStorage(args.local_s3), None, None
+        storage, cfn, sm, glue = LocalStorage(args.local_s3), None, None, None
     options = RunOptions(parameters=parameters, static_hyperparameters=hyperparameters, seed=args.seed,
                          execution_id=args.execution_id)
     with tempfile.TemporaryDirectory(prefix="pipeline-run-") as scratch:
         work_dir = args.work_dir or Path(scratch)
         try:
             execution = run_pipeline(args.template, storage=storage, cloudformation=cfn, sagemaker=sm,
-                                     options=options, work_dir=work_dir, account=args.account, region=args.region)
+                                     options=options, work_dir=work_dir, account=args.account, region=args.region,
+                                     glue=glue)
         except PipelineError as exc:
             ran = exc.execution is not None and any(s.status == "Failed" for s in exc.execution.steps)
             if ran:  # the definition was fine; a step failed while it ran (or a Fail step was reached)

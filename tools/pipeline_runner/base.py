@@ -45,6 +45,8 @@ class Workspace:
     region: str = "us-east-1"
     #: Models created by Model steps of this run: name -> container (Image, ModelDataUrl, Environment).
     models: dict = field(default_factory=dict)
+    #: A boto3 Glue client (the emulator's catalog) for Athena dataset definitions; None in directory-only runs.
+    glue: Any = None
 
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{kind}/{name.lower()}"

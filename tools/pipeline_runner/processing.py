@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tools.pipeline_runner import athena
 from tools.pipeline_runner.base import StepOutcome, Workspace, container_path, job_name
 from tools.pipeline_runner.errors import PipelineError
 from tools.pipeline_runner.tarballs import extract
@@ -81,10 +82,13 @@ def _download_inputs(name: str, args: dict, ws: Workspace, root: Path) -> dict[s
     downloaded = {}
     for index, entry in enumerate(args.get("ProcessingInputs", [])):
         field = f"Arguments.ProcessingInputs[{index}]"
+        if "DatasetDefinition" in entry:
+            downloaded[entry.get("InputName", str(index))] = _dataset_definition(
+                name, entry["DatasetDefinition"], ws, root, f"{field}.DatasetDefinition")
+            continue
         s3 = entry.get("S3Input")
         if s3 is None:
-            raise PipelineError("only S3Input inputs are supported locally (no DatasetDefinition)", step=name,
-                                field=field)
+            raise PipelineError("the input has neither S3Input nor DatasetDefinition", step=name, field=field)
         if s3.get("S3CompressionType", "None") != "None" or s3.get("S3InputMode", "File") != "File":
             raise PipelineError("only File mode, uncompressed inputs are supported locally", step=name,
                                 field=f"{field}.S3Input")
@@ -98,6 +102,24 @@ def _download_inputs(name: str, args: dict, ws: Workspace, root: Path) -> dict[s
                                 field=f"{field}.S3Input.S3Uri")
         downloaded[entry.get("InputName", str(index))] = s3["S3Uri"]
     return downloaded
+
+
+def _dataset_definition(name: str, dataset: dict, ws: Workspace, root: Path, field: str) -> str:
+    """SageMaker runs the query before the job starts and downloads its result to ``LocalPath``; so does this,
+    with DuckDB standing in for Athena. Redshift has no local stand-in."""
+    if "RedshiftDatasetDefinition" in dataset:
+        raise PipelineError("a Redshift query cannot run locally (no Redshift engine here); its definition is"
+                            " checked against botocore only: use the s3 or athena source for local runs",
+                            step=name, field=f"{field}.RedshiftDatasetDefinition")
+    if "AthenaDatasetDefinition" not in dataset:
+        raise PipelineError("a DatasetDefinition needs AthenaDatasetDefinition or RedshiftDatasetDefinition",
+                            step=name, field=field)
+    if dataset.get("InputMode", "File") != "File":
+        raise PipelineError("only File mode is supported locally", step=name, field=f"{field}.InputMode")
+    query = athena.run_query(dataset["AthenaDatasetDefinition"], glue=ws.glue, storage=ws.storage, step=name,
+                             field=f"{field}.AthenaDatasetDefinition", log=ws.log)
+    ws.storage.download_prefix(query["prefix"], Path(container_path(dataset["LocalPath"], root)))
+    return f"athena:{query['database']} ({query['rows']} rows on {athena.ENGINE}) -> {query['result']}"
 
 
 def _entrypoint(name: str, spec: dict, root: Path) -> tuple[str, Path, list[str]]:

@@ -154,8 +154,11 @@ def run_definition(
     account: str = "111122223333",
     region: str = "us-east-1",
     log: Callable[[str], None] = print,
+    glue: Any = None,
 ) -> Execution:
-    """Run every step; raises PipelineError (``.execution`` holds what ran) on any failure."""
+    """Run every step; raises PipelineError (``.execution`` holds what ran) on any failure.
+
+    ``glue``: a Glue client (the emulator's) for steps whose input is an Athena query."""
     definition = copy.deepcopy(dict(definition))
     execution_id = options.execution_id or secrets.token_hex(6)
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="pipeline-run-"))
@@ -166,7 +169,7 @@ def run_definition(
             raise PipelineError(f"definition Version {definition.get('Version')!r} is not 2020-12-01")
         preflight(definition)
         execution.parameters = resolve_parameters(definition, options.parameters)
-        ws = Workspace(storage, work, options, execution_id, sagemaker, log, account, region)
+        ws = Workspace(storage, work, options, execution_id, sagemaker, log, account, region, glue=glue)
         ctx = Context(execution.parameters, _execution_variables(pipeline_name, execution_id, account, region))
         _run_steps(definition, ctx, ws, execution)
         execution.status = "Succeeded"
