@@ -45,6 +45,7 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "redshift-data:GetStatementResult",
         "sagemaker:ListModelPackages",
         "sagemaker:ListModelPackageGroups",
+        "sts:GetServiceBearerToken",
     }
 )
 #: IAM's quota on a customer-managed policy, counted without white space.
@@ -59,9 +60,13 @@ _DOCUMENT_CHARS = len('{"Statement":[],"Version":"2012-10-17"}')
 STAR_REASON = (
     "Resource '*' is granted only for actions without resource-level permissions ("
     + ", ".join(sorted(NO_RESOURCE_LEVEL_ACTIONS))
-    + "), enforced by ExecutionRole.allow; PutMetricData is limited by a cloudwatch:namespace condition"
+    + "), enforced by ExecutionRole.allow; PutMetricData is limited by a cloudwatch:namespace condition,"
+    " GetServiceBearerToken by sts:AWSServiceName"
 )
 
+
+#: A policy variable in a resource; cdk-nag names ``${aws:x}`` as ``<aws:x>`` in its findings.
+_POLICY_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 class ExecutionRole(Construct):
     """An IAM role whose managed policies only ``grant_*`` methods add to (a second past 6,144 characters).
@@ -188,7 +193,8 @@ class ExecutionRole(Construct):
         sizes.append(size)
         part = len(self._parts)
         for resource in wildcards:
-            finding = f"IAM5[Resource::{resource}]"
+            # cdk-nag names a policy variable ``${aws:x}`` as ``<aws:x>`` in its finding.
+            finding = "IAM5[Resource::" + _POLICY_VARIABLE.sub(r"<\1>", resource) + "]"
             if (part, finding) not in self._acknowledged:
                 # One acknowledgement per finding and policy: several grants share
                 # Resource::*, so its reason states the rule that covers all of them.
