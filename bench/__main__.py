@@ -1,4 +1,4 @@
-"""``python -m bench [--rows N] [--only training|inference|drift|batch]``: training, inference if present, drift, batch.
+"""``python -m bench [--rows N] [--only training|inference|drift|batch|formats]``: each in turn, or one.
 
 Every failure ends in one line (tools.cli): a bad option exits 2, a benchmark run that failed exits 1.
 """
@@ -13,9 +13,10 @@ from tools import cli
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("training", "inference", "drift", "batch"), help="run one benchmark")
+    parser.add_argument("--only", choices=("training", "inference", "drift", "batch", "formats"),
+                        help="run one benchmark")
     options, rest = parser.parse_known_args(argv)
-    if options.only in ("inference", "drift", "batch") and rest:
+    if options.only in ("inference", "drift", "batch", "formats") and rest:
         parser.error(f"the {options.only} benchmark takes no options here ({' '.join(rest)}); they are"
                      f" bench.training's (run python -m bench.{options.only} for its own)")
     status = 0
@@ -38,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import batch
 
         status |= batch.main([]) or 0
+    if options.only in (None, "formats"):
+        from bench import formats
+
+        status |= formats.main([]) or 0
     return status
 
 

@@ -10,6 +10,7 @@ exact cdk-nag finding with its reason on this role's policy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -42,14 +43,19 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "redshift-data:GetStatementResult",
         "sagemaker:ListModelPackages",
         "sagemaker:ListModelPackageGroups",
+        "sts:GetServiceBearerToken",
     }
 )
 STAR_REASON = (
     "Resource '*' is granted only for actions without resource-level permissions ("
     + ", ".join(sorted(NO_RESOURCE_LEVEL_ACTIONS))
-    + "), enforced by ExecutionRole.allow; PutMetricData is limited by a cloudwatch:namespace condition"
+    + "), enforced by ExecutionRole.allow; PutMetricData is limited by a cloudwatch:namespace condition,"
+    " GetServiceBearerToken by sts:AWSServiceName"
 )
 
+
+#: A policy variable in a resource; cdk-nag names ``${aws:x}`` as ``<aws:x>`` in its findings.
+_POLICY_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 class ExecutionRole(Construct):
     """An IAM role with one managed policy that only ``grant_*`` methods add to.
@@ -151,7 +157,8 @@ class ExecutionRole(Construct):
         statement |= {"Effect": "Allow", "Resource": _one_or_list(sorted(resources)), "Sid": sid}
         self._statements.append(statement)
         for resource in wildcards:
-            finding = f"IAM5[Resource::{resource}]"
+            # cdk-nag names a policy variable ``${aws:x}`` as ``<aws:x>`` in its finding.
+            finding = "IAM5[Resource::" + _POLICY_VARIABLE.sub(r"<\1>", resource) + "]"
             if finding not in self._acknowledged:
                 # One acknowledgement per finding: several grants share Resource::*,
                 # so its reason states the rule that covers all of them.

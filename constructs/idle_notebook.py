@@ -22,8 +22,12 @@ MAX_SCRIPT_BYTES = 16384
 PLATFORM_IDENTIFIER = "notebook-al2023-v1"
 
 
-def render_on_start(idle_minutes: int, workspace_s3_uri: str = "") -> str:
-    """The on-start script exactly as the instance runs it: the files under version control, filled in."""
+def render_on_start(idle_minutes: int, workspace_s3_uri: str = "", package_index: tuple[str, ...] = ()) -> str:
+    """The on-start script exactly as the instance runs it: the files under version control, filled in.
+
+    ``package_index`` is ``(domain, domain owner, repository)`` of a CodeArtifact PyPI mirror that pip
+    is pointed at (``pip-index.sh``); empty leaves pip alone.
+    """
     if idle_minutes < MIN_IDLE_MINUTES:
         raise ValueError(
             f"idle_minutes={idle_minutes}: the idle check runs every {MIN_IDLE_MINUTES} minutes, so the"
@@ -36,14 +40,22 @@ def render_on_start(idle_minutes: int, workspace_s3_uri: str = "") -> str:
         raise ValueError(
             f"workspace_s3_uri {workspace_s3_uri!r} must be s3://<bucket>/<prefix>/ (letters, digits, ./-_)"
         )
-    if any(m in autostop for m in ("AUTOSTOP_PY_EOF", "@IDLE_MINUTES@", "@AUTOSTOP_PY@", "@WORKSPACE_URI@")):
-        # The script is embedded in a quoted heredoc; its terminator or a
-        # placeholder inside it would corrupt the rendered file.
-        raise ValueError("autostop.py must not contain the heredoc terminator or @-placeholders")
+    pip_index = (LIFECYCLE_DIR / "pip-index.sh").read_text()
+    if package_index and (len(package_index) != 3 or not all(re.fullmatch(r"[\w.-]+", p) for p in package_index)):
+        # Pasted into a shell command line: plain names only.
+        raise ValueError(f"package_index {package_index!r} must be (domain, owner account, repository), plain names")
+    markers = ("AUTOSTOP_PY_EOF", "PIP_INDEX_EOF", "@IDLE_MINUTES@", "@AUTOSTOP_PY@", "@WORKSPACE_URI@",
+               "@PACKAGE_INDEX@", "@PIP_INDEX_SH@")
+    if any(m in embedded for m in markers for embedded in (autostop, pip_index)):
+        # The scripts are embedded in quoted heredocs; a terminator or a
+        # placeholder inside one would corrupt the rendered file.
+        raise ValueError("autostop.py and pip-index.sh must not contain heredoc terminators or @-placeholders")
     return (
         template.replace("@IDLE_MINUTES@", str(idle_minutes))
         .replace("@WORKSPACE_URI@", workspace_s3_uri)
+        .replace("@PACKAGE_INDEX@", " ".join(package_index))
         .replace("@AUTOSTOP_PY@", autostop.rstrip("\n"))
+        .replace("@PIP_INDEX_SH@", pip_index.rstrip("\n"))
     )
 
 
@@ -61,6 +73,8 @@ class IdleNotebook(Construct):
     :param workspace_s3_uri: ``s3://bucket/prefix/`` the user's files are copied to
         every 5 minutes and before an idle stop, and restored from at start, so
         they outlive the instance; empty keeps them on the volume only.
+    :param package_index: ``(domain, owner account, repository)`` of a CodeArtifact
+        PyPI mirror the notebook user's pip reads from; empty leaves pip alone.
     """
 
     def __init__(
@@ -77,9 +91,10 @@ class IdleNotebook(Construct):
         idle_minutes: int = 60,
         volume_size_gb: int = 10,
         workspace_s3_uri: str = "",
+        package_index: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, id)
-        on_start = render_on_start(idle_minutes, workspace_s3_uri)
+        on_start = render_on_start(idle_minutes, workspace_s3_uri, package_index)
         encoded = base64.b64encode(on_start.encode()).decode()
         if len(encoded) > MAX_SCRIPT_BYTES:
             raise ValueError(

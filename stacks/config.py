@@ -121,8 +121,22 @@ class WorkloadConfig:
     #: Notebook instance type; ml.t3.medium is about $0.05/hour in us-east-1.
     notebook_instance_type: str = "ml.t3.medium"
     #: Minutes without kernel or terminal activity before the notebook stops
-    #: itself (checked every 5 minutes, so the minimum is 5).
+    #: itself (checked every 5 minutes, so the minimum is 5); with Studio, before
+    #: SageMaker shuts an idle JupyterLab app down (60 minutes at least).
     notebook_idle_minutes: int = 60
+    #: The workbench: ``notebook`` (default), one notebook instance for
+    #: ``PeopleConfig.workbench_owner``; or ``studio``, a VPC-only SageMaker Studio
+    #: domain with a user profile per ``PeopleConfig.data_scientists``. Studio has
+    #: no idle cost but its EFS volume's stored bytes (about $0.30 per GB-month).
+    workbench: str = "notebook"
+    #: ``pip install`` without the internet: a CodeArtifact domain (encrypted with the
+    #: model key) and a repository with the public PyPI upstream, the
+    #: ``codeartifact.api`` and ``codeartifact.repositories`` interface endpoints in
+    #: the workbench's AZ (about $14.60 a month together while the workbench is
+    #: deployed, unless the network keeps them on), and the notebook's pip pointed at
+    #: it. CodeArtifact itself bills $0.05 per GB-month stored and $0.05 per 10,000
+    #: requests (the first 2 GB and 100,000 requests of an account each month are free).
+    package_mirror: bool = False
     #: ``serverless`` costs nothing while idle but has no VPC, network
     #: isolation, data capture or autoscaling policy; ``real-time`` has all of
     #: them and bills its instances around the clock.
@@ -418,8 +432,10 @@ class PipelineConfig:
 #: The personas of the people stack (``stacks/people_stack.py``): one role, one
 #: customer-managed policy and one IAM group each, named ``<prefix>-<persona>``.
 PERSONAS = ("data-scientist", "ml-engineer", "model-approver", "platform-admin", "auditor")
-#: The tag naming the person a notebook belongs to; only they may open it.
+#: The tag naming the person a notebook (or Studio user profile) belongs to; only they may open it.
 WORKBENCH_OWNER_TAG = "owner"
+#: What the workbench is (``WorkloadConfig.workbench``).
+WORKBENCHES = ("notebook", "studio")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -451,6 +467,10 @@ class PeopleConfig:
     #: Networks the workbench may be opened from (``aws:SourceIp`` CIDRs, e.g. the office);
     #: empty: any network, still only by its owner.
     workbench_source_cidrs: tuple[str, ...] = ()
+    #: The data scientists with a Studio user profile (``WorkloadConfig.workbench="studio"``),
+    #: each named as their session's source identity (IAM user name, or what the identity
+    #: provider sets): only they may open their own profile.
+    data_scientists: tuple[str, ...] = ()
     #: VPC endpoints (``vpce-...``) of the SageMaker API the workbench may be opened
     #: through (``aws:SourceVpce``); empty: no endpoint restriction.
     workbench_source_vpce_ids: tuple[str, ...] = ()
@@ -656,12 +676,28 @@ class PlatformConfig:
                 " metrics through its network interface; add them to NetworkConfig.interface_endpoints"
             )
         self.people.validate(self.account)
+        self._validate_workbench()
         zones = self.network.availability_zones
         if not zones or any(not z.startswith(self.region) for z in zones):
             raise ConfigError(
                 f"availability zones {list(zones)} must be named and belong to region {self.region};"
                 " set NetworkConfig.availability_zones for that region"
             )
+
+    def _validate_workbench(self) -> None:
+        workbench, people = self.workloads.workbench, self.people
+        if workbench not in WORKBENCHES:
+            raise ConfigError(f"workbench {workbench!r} must be one of {', '.join(WORKBENCHES)}")
+        bad = [n for n in people.data_scientists if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", n)]
+        if bad:
+            raise ConfigError(f"data_scientists {bad} must be Studio user profile names (letters, digits and"
+                              " hyphens, at most 63) and the same as each person's source identity")
+        if workbench == "studio" and not people.data_scientists:
+            raise ConfigError("workbench='studio' needs the data scientists' names in PeopleConfig.data_scientists"
+                              " (one user profile each)")
+        if workbench == "studio" and self.workloads.notebook_idle_minutes < 60:
+            raise ConfigError(f"notebook_idle_minutes={self.workloads.notebook_idle_minutes} is below Studio's"
+                              " idle shutdown minimum of 60; raise it to 60 or more")
 
     @property
     def prefix(self) -> str:
@@ -711,6 +747,11 @@ class PlatformConfig:
         if self.workloads.endpoint_mode == "real-time":
             return f"s3://{self.bucket_name('models')}/{self.data_capture_prefix}/"
         return f"s3://{self.bucket_name('models')}/{BATCH_SCORING_PREFIX}/"
+
+    @property
+    def alert_topic_arn(self) -> str:
+        """The platform's alert topic (registry stack), by its fixed name: no cross-stack export."""
+        return self.arn("sns", f"{self.prefix}-alerts")
 
     @property
     def model_package_group_name(self) -> str:

@@ -29,6 +29,7 @@ from constructs import Construct
 from constructs.compliance import COMPLIANCE_PACKS, acknowledge
 from constructs.execution_role import ExecutionRole
 from constructs.permissions_boundary import ROLE_CHANGES
+from constructs.privileged_use_alert import PrivilegedUseAlert
 from constructs.sagemaker_guardrails import endpoint_config_conditions, job_conditions, model_conditions
 
 from stacks.access_stack import CHANNELS_PREFIX, EVALUATION_PREFIX, JOB_LOG_GROUPS, AccessStack
@@ -81,6 +82,11 @@ def trust(config: PlatformConfig, persona: str) -> tuple[iam.IPrincipal, str, di
         return iam.AccountRootPrincipal(), "sts:AssumeRole", {"ArnLike": {"aws:PrincipalArn": sso_role}}
     # IAM users of the account's groups: MFA, recent, and the session names the user.
     return iam.AccountRootPrincipal(), "sts:AssumeRole", mfa_conditions(config)
+
+
+def privileged_role_arns(config: PlatformConfig) -> list[str]:
+    """The roles whose every use is alerted: the platform administrator, the key administrator, break-glass."""
+    return [config.role_arn("platform-admin"), config.key_admin_role_arn, config.break_glass_role_arn]
 
 
 def mfa_conditions(config: PlatformConfig) -> dict:
@@ -137,6 +143,14 @@ class PeopleStack(cdk.Stack):
         if config.people.federation == "groups":
             for persona in PERSONAS:
                 self._group(persona)
+        # Every use of an administrative role is alerted: who, when, from where (CloudTrail via EventBridge).
+        self.privileged_use = PrivilegedUseAlert(
+            self,
+            "PrivilegedUse",
+            role_arns=privileged_role_arns(config),
+            topic_arn=config.alert_topic_arn,
+            rule_name_prefix=f"{config.prefix}-",
+        )
         for persona, role in self.roles.items():
             cdk.CfnOutput(self, f"{PERSONA_IDS[persona]}RoleArn", value=role.role_arn)
 
@@ -260,6 +274,19 @@ class PeopleStack(cdk.Stack):
             conditions=owner,
             wildcard_reason=reason,
         )
+
+        if config.workloads.workbench == "studio":
+            self._own_studio_profile(role, opened_from)
+
+    def _own_studio_profile(self, role: ExecutionRole, opened_from: dict) -> None:
+        """Studio: a presigned URL only for the user profile named (and tagged) as the person's session."""
+        profile = self._sagemaker("user-profile/*/${aws:SourceIdentity}")
+        reason = ("Studio domain IDs are assigned at creation; the profile name and its owner tag must both be"
+                  " the person's source identity")
+        role.allow("OpenOwnStudioProfile", ["sagemaker:CreatePresignedDomainUrl"], [profile],
+                   conditions=opened_from, wildcard_reason=reason)
+        role.allow("DescribeOwnStudioProfile", ["sagemaker:DescribeUserProfile"], [profile],
+                   wildcard_reason=reason)
 
     def _model_approver(self, role: ExecutionRole) -> None:
         config = self.config

@@ -97,7 +97,7 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         access=access,
         pipeline=pipeline,
         # A literal ARN (the topic has a fixed name): no export from the registry stack.
-        alarm_topic_arn=config.arn("sns", f"{config.prefix}-alerts"),
+        alarm_topic_arn=config.alert_topic_arn,
     )
     # The alarms notify the registry's topic; the monitoring job runs the code asset the pipeline stack publishes.
     monitoring.node.add_dependency(registry, pipeline)
@@ -109,6 +109,8 @@ def build_platform(app: cdk.App, config: PlatformConfig) -> Platform:
         data=data,
         access=access,
     )
+    # Its privileged-use alerts publish to the registry's topic.
+    people.node.add_dependency(registry)
 
     platform = Platform(
         data=data,

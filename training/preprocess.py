@@ -19,6 +19,10 @@ split the same input the same way. Rows keep their input order within a split;
 the same input files and seed give byte-identical outputs. Split sizes follow
 the fractions statistically (a row's draw is independent of the others), not
 exactly.
+
+``--shards N`` (default 1) writes each split as N files of consecutive rows
+(``train-part-00000.csv`` ...): with N training instances and
+``ShardedByS3Key`` channels, each instance gets one file of each split.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--missing", choices=(MISSING_DROP, MISSING_KEEP), default=MISSING_DROP)
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default=CSV_FORMAT)
+    parser.add_argument("--shards", type=int, default=1,
+                        help="files per split: one per training instance reading it ShardedByS3Key")
     return parser
 
 
@@ -283,28 +289,47 @@ def split_rows(seed: int, labels: np.ndarray, features: pd.DataFrame,
 
 
 def write_split(directory: Path, split: str, labels: np.ndarray, features: pd.DataFrame,
-                label_name: str, output_format: str) -> Path:
+                label_name: str, output_format: str, *, shards: int = 1) -> list[Path]:
+    """The split as one file, or as ``shards`` files of consecutive rows named so that key order is row order."""
     directory.mkdir(parents=True, exist_ok=True)
     # Parquet channels find the label by the name "label" (else the first column), so use that name.
     name = PARQUET_LABEL_COLUMN if output_format == PARQUET_FORMAT else label_name
     frame = pd.concat([pd.Series(labels, name=name, index=features.index), features], axis=1)
     frame = frame.reset_index(drop=True)
+    extension = "recordio" if output_format == RECORDIO_FORMAT else output_format
+    if shards == 1:
+        return [_write_file(directory / f"{split}.{extension}", frame, output_format)]
+    return [_write_file(directory / f"{split}-part-{index:05d}.{extension}", frame.iloc[rows], output_format)
+            for index, rows in enumerate(np.array_split(np.arange(len(frame)), shards))]
+
+
+def _write_file(target: Path, frame: pd.DataFrame, output_format: str) -> Path:
     if output_format == PARQUET_FORMAT:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        target = directory / f"{split}.parquet"
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target)
     elif output_format == RECORDIO_FORMAT:
         from smxgb import recordio
 
-        target = directory / f"{split}.recordio"
         with open(target, "wb") as handle:
-            recordio.write_dense(handle, features.to_numpy(np.float32), np.asarray(labels, np.float32))
+            recordio.write_dense(handle, frame.iloc[:, 1:].to_numpy(np.float32), frame.iloc[:, 0].to_numpy(np.float32))
     else:
-        target = directory / f"{split}.csv"
         frame.to_csv(target, header=False, index=False, na_rep="", lineterminator="\n")
     return target
+
+
+def check_shards(shards: int, sizes: dict[str, int]) -> None:
+    """Every written split must fill every shard: an instance given an empty channel cannot train."""
+    if shards < 1:
+        raise UserError(f"--shards {shards} must be at least 1 (one file per training instance)")
+    short = [(split, rows) for split, rows in sizes.items() if 0 < rows < shards]
+    if short:
+        split, rows = short[0]
+        raise UserError(
+            f"the {split} split has {rows} rows, fewer than --shards {shards} (one file per training instance);"
+            " supply more data or train on fewer instances (TrainingInstanceCount)"
+        )
 
 
 def preprocess(args: argparse.Namespace) -> schema.Schema:
@@ -340,10 +365,12 @@ def preprocess(args: argparse.Namespace) -> schema.Schema:
 
     fractions = (args.train_fraction, args.validation_fraction, args.test_fraction)
     positions = split_rows(args.seed, labels, features, fractions)
+    check_shards(args.shards, {name: len(rows) for name, rows in positions.items()})
     for name, rows in positions.items():
         if len(rows):
             directory = getattr(args, f"{name}_dir")
-            write_split(directory, name, labels[rows], features.iloc[rows], expected.label, args.output_format)
+            write_split(directory, name, labels[rows], features.iloc[rows], expected.label, args.output_format,
+                        shards=args.shards)
 
     train = features.iloc[positions["train"]]
     written = schema.Schema(

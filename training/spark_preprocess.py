@@ -48,6 +48,9 @@ CSV_MISSING = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-n
 SPARK_CONF = {
     "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    # No .crc files beside the shards: ShardedByS3Key deals out objects, and a checksum file counted as
+    # one could leave an instance with checksums and no data.
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     "spark.sql.parquet.compression.codec": "snappy",
     "spark.ui.enabled": "false",
     "spark.sql.session.timeZone": "UTC",
@@ -288,12 +291,18 @@ def assign_splits(frame, seed: int, feature_names: list[str], fractions: tuple[f
     return frame.withColumn(HASH_COLUMN, hashed).withColumn(SPLIT_COLUMN, split)
 
 
-def write_split(frame, directory: Path, label_name: str, feature_names: list[str], output_format: str) -> None:
+def write_split(frame, directory: Path, label_name: str, feature_names: list[str], output_format: str,
+                shards: int = 1) -> None:
     from pyspark.sql import functions as F
 
     name = preprocess.PARQUET_LABEL_COLUMN if output_format == preprocess.PARQUET_FORMAT else label_name
     columns = [F.col(LABEL_VALUE).alias(name), *[F.col(f"`{n}`") for n in feature_names]]
-    writer = frame.select(*columns).write.mode("overwrite")
+    selected = frame.select(*columns)
+    if shards > 1:
+        # Round-robin: exactly `shards` non-empty part files (the split has at least that many rows), one per
+        # training instance under ShardedByS3Key. With one, Spark's own partitions stand.
+        selected = selected.repartition(shards)
+    writer = selected.write.mode("overwrite")
     if output_format == preprocess.PARQUET_FORMAT:
         writer.parquet(_uri(directory))
     else:
@@ -380,10 +389,11 @@ def _write(args, spark, frame, expected, problem_type, classes, rows_read, fract
             " fill the gaps, drop the sparse columns (--drop-columns) or use --missing keep"
         )
     preprocess.check_split_sizes(usable, sizes, fractions)
+    preprocess.check_shards(args.shards, sizes)
     for index, name in enumerate(preprocess.SPLITS):
         if sizes[name]:
             write_split(frame.filter(F.col(SPLIT_COLUMN) == index), getattr(args, f"{name}_dir"), expected.label,
-                        features, args.output_format)
+                        features, args.output_format, args.shards)
 
     train = by_split[0]
     written = schema.Schema(

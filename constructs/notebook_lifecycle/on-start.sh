@@ -41,3 +41,18 @@ if [ -n "$SYNC_UP" ]; then
   chmod 0644 /etc/cron.d/workspace-sync
 fi
 chmod 0644 /etc/cron.d/autostop
+
+# pip's index (with a package mirror configured): the platform's CodeArtifact
+# repository, which fetches from PyPI on first use. The notebook user's
+# pip.conf is written now and renewed every 6 hours (tokens last 12).
+PACKAGE_INDEX="@PACKAGE_INDEX@"
+if [ -n "$PACKAGE_INDEX" ] && [ -n "$AWS" ]; then
+  cat > "$AUTOSTOP_DIR/pip-index.sh" <<'PIP_INDEX_EOF'
+@PIP_INDEX_SH@
+PIP_INDEX_EOF
+  chmod 0755 "$AUTOSTOP_DIR/pip-index.sh"
+  PIP_INDEX="$AUTOSTOP_DIR/pip-index.sh $AWS $PACKAGE_INDEX /home/ec2-user/.config/pip/pip.conf"
+  sudo -u ec2-user $PIP_INDEX || echo "packages: no CodeArtifact token yet; pip gets its index at the next renewal" >&2
+  echo "0 */6 * * * ec2-user $PIP_INDEX >> /tmp/pip-index.log 2>&1" > /etc/cron.d/pip-index
+  chmod 0644 /etc/cron.d/pip-index
+fi

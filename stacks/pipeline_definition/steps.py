@@ -188,6 +188,8 @@ def preprocess_step(r: PipelineResources) -> dict:
     arguments += ["--schema-dir", f"{ROOT}/schema", "--label-column", param(p.LABEL_COLUMN)]
     if r.config.channel_format:
         arguments += ["--output-format", r.config.channel_format]
+    # One file per split for each training instance: the trials read the channels ShardedByS3Key.
+    arguments += ["--shards", join(param(p.TRAINING_INSTANCE_COUNT), on="")]
     job = _processing_job(
         r,
         contract.PREPROCESS_SCRIPT,
@@ -208,13 +210,15 @@ def preprocess_step(r: PipelineResources) -> dict:
 
 
 def _data_channel(r: PipelineResources, name: str) -> dict:
+    """A data channel of a trial. ShardedByS3Key: with TrainingInstanceCount N, Preprocess writes N files per
+    split and each instance gets its own (with one instance, all of them, as FullyReplicated would)."""
     return {
         "ChannelName": name,
         "DataSource": {
             "S3DataSource": {
                 "S3DataType": "S3Prefix",
                 "S3Uri": processing_output_uri(PREPROCESS, name),
-                "S3DataDistributionType": "FullyReplicated",
+                "S3DataDistributionType": "ShardedByS3Key",
             }
         },
         "ContentType": channel_content_type(r),

@@ -120,6 +120,18 @@ def test_each_persona_has_a_group_with_one_policy_and_no_member(deployed) -> Non
     assert iam.list_users()["Users"] == []
 
 
+def test_every_privileged_role_use_is_routed_to_the_alert_topic(deployed) -> None:
+    emu, _ = deployed
+    events = emu.client("events")
+    rules = events.list_rules(NamePrefix=f"{CONFIG.prefix}-privileged-role-")["Rules"]
+    assert sorted(r["Name"] for r in rules) == [f"{CONFIG.prefix}-privileged-role-assumed",
+                                                 f"{CONFIG.prefix}-privileged-role-console-switch"]
+    for rule in rules:
+        (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert target["Arn"] == CONFIG.alert_topic_arn
+        assert "InputTransformer" in target
+
+
 def test_sagemaker_resources_exist(deployed) -> None:
     emu, _ = deployed
     sm = emu.client("sagemaker")

@@ -74,7 +74,7 @@ def breast_cancer_channels(tmp_path_factory) -> dict[str, Path]:
     cut = int(len(order) * 0.75)
     out = tmp_path_factory.mktemp("channels")
     return {
-        split: write_split(out / split, split, y.iloc[rows].to_numpy(), X.iloc[rows], "label", "csv")
+        split: write_split(out / split, split, y.iloc[rows].to_numpy(), X.iloc[rows], "label", "csv")[0]
         for split, rows in (("train", order[:cut]), ("validation", order[cut:]))
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from tests.infra.conftest import new_stack
 
 AUTOSTOP = LIFECYCLE_DIR / "autostop.py"
 ON_START = LIFECYCLE_DIR / "on-start.sh"
+PIP_INDEX = LIFECYCLE_DIR / "pip-index.sh"
 
 
 def _iso(minutes_ago: float) -> str:
@@ -200,11 +202,13 @@ def test_cloudformation_content_is_the_files_with_idle_minutes_substituted() -> 
     # THEN it is exactly on-start.sh with the minutes and autostop.py filled in
     expected = (
         ON_START.read_text().replace("@IDLE_MINUTES@", "45").replace("@WORKSPACE_URI@", "")
-        .replace("@AUTOSTOP_PY@", AUTOSTOP.read_text().rstrip("\n"))
+        .replace("@PACKAGE_INDEX@", "").replace("@AUTOSTOP_PY@", AUTOSTOP.read_text().rstrip("\n"))
+        .replace("@PIP_INDEX_SH@", PIP_INDEX.read_text().rstrip("\n"))
     )
     assert decoded == expected
     assert "--idle-minutes 45 " in decoded
-    assert "@" not in decoded.replace("@IDLE_MINUTES@", "")
+    # (no placeholder left: the only at-sign is the one of the pip index URL's credentials)
+    assert not re.search(r"@[A-Z_]+@", decoded)
 
 
 @pytest.mark.parametrize("minutes", [0, 4, -10])
@@ -263,3 +267,47 @@ def test_on_start_restores_the_workspace_and_schedules_its_copies(tmp_path: Path
 def test_a_workspace_uri_that_is_not_a_plain_s3_prefix_is_refused(uri: str) -> None:
     with pytest.raises(ValueError, match=r"must be s3://<bucket>/<prefix>/"):
         render_on_start(45, uri)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_on_start_points_pip_at_the_package_mirror_and_renews_it(tmp_path: Path) -> None:
+    # GIVEN the rendered script with a CodeArtifact mirror, run against a temporary host layout with an
+    # `aws` stand-in that records its arguments and answers as CodeArtifact does
+    endpoint = "https://mlp-dev-packages-111122223333.d.codeartifact.us-east-1.amazonaws.com/pypi/mlp-dev-pypi/"
+    bin_dir, cron, home = tmp_path / "bin", tmp_path / "cron.d", tmp_path / "home"
+    for folder in (bin_dir, cron, home):
+        folder.mkdir()
+    calls = tmp_path / "aws-calls.txt"
+    fake_aws = bin_dir / "aws"
+    fake_aws.write_text(f"""#!/bin/sh
+echo "$@" >> {calls}
+case "$2" in get-authorization-token) echo tok3n ;; get-repository-endpoint) echo {endpoint} ;; esac
+""")
+    fake_aws.chmod(0o755)
+    index = ("mlp-dev-packages", "111122223333", "mlp-dev-pypi")
+    script = (render_on_start(45, "", index).replace("sudo -u ec2-user ", "").replace("/etc/cron.d", str(cron))
+              .replace("/home/ec2-user", str(home)).replace("/usr/local/lib/autostop", str(tmp_path / "lib")))
+    # WHEN bash runs it
+    subprocess.run(["bash", "-c", script], check=True, timeout=30, env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    # THEN pip's index is the mirror's PyPI endpoint with a 12-hour token, readable by its user only
+    pip_conf = home / ".config" / "pip" / "pip.conf"
+    assert pip_conf.read_text() == (
+        "[global]\nindex-url = https://aws:tok3n@mlp-dev-packages-111122223333.d.codeartifact.us-east-1"
+        ".amazonaws.com/pypi/mlp-dev-pypi/simple/\n")
+    assert pip_conf.stat().st_mode & 0o077 == 0
+    assert calls.read_text().splitlines() == [
+        "codeartifact get-authorization-token --domain mlp-dev-packages --domain-owner 111122223333"
+        " --duration-seconds 43200 --query authorizationToken --output text",
+        "codeartifact get-repository-endpoint --domain mlp-dev-packages --domain-owner 111122223333"
+        " --repository mlp-dev-pypi --format pypi --query repositoryEndpoint --output text",
+    ]
+    # AND it is renewed every 6 hours as the notebook user
+    assert (cron / "pip-index").read_text().startswith("0 */6 * * * ec2-user ")
+    # AND without a mirror pip is left alone
+    plain = render_on_start(45).replace("/etc/cron.d", str(cron / "plain"))
+    assert 'PACKAGE_INDEX=""' in plain
+
+
+def test_a_package_index_that_is_not_plain_names_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"must be \(domain, owner account, repository\), plain names"):
+        render_on_start(45, "", ("d", "1; reboot", "r"))

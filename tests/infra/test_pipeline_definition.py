@@ -467,6 +467,21 @@ def test_on_demand_training_drops_the_spot_wait(service_model) -> None:
     checks.validate_definition(definition, service_model)
 
 
+@pytest.mark.parametrize("engine", ["pandas", "spark"])
+def test_each_training_instance_reads_its_own_shard_of_the_data(engine) -> None:
+    # GIVEN either engine
+    definition = build_definition(_resources(replace(PipelineConfig(), preprocess_engine=engine)))
+    # THEN Preprocess writes as many files per split as there are training instances
+    arguments = checks.step_named(definition, s.PREPROCESS)["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--shards") + 1] == {
+        "Std:Join": {"On": "", "Values": [{"Get": "Parameters.TrainingInstanceCount"}]}}
+    # AND every trial's data channels deal those files out by key, while the code reaches every instance
+    for job in checks.step_named(definition, s.TUNE)["Arguments"]["TrainingJobDefinitions"]:
+        kinds = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3DataDistributionType"]
+                 for c in job["InputDataConfig"]}
+        assert kinds == {"train": "ShardedByS3Key", "validation": "ShardedByS3Key", "code": "FullyReplicated"}
+
+
 @pytest.mark.parametrize(("engine", "fmt", "argument", "content_type"), [
     ("pandas", "", None, "text/csv"),
     ("spark", "", None, "application/x-parquet"),

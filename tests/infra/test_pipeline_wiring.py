@@ -209,6 +209,11 @@ def _argument(value, params: dict) -> str:
     """A parameter's value; any other run-time expression (a step's S3 URI, the execution) as a marker."""
     if isinstance(value, dict) and value.get("Get", "").startswith("Parameters."):
         return str(params[value["Get"].split(".", 1)[1]])
+    if isinstance(value, dict) and "Std:Join" in value:
+        join = value["Std:Join"]
+        parts = [_argument(v, params) for v in join["Values"]]
+        if not any(part.startswith("s3://resolved") for part in parts):
+            return join["On"].join(parts)
     return "s3://resolved-at-run-time" if isinstance(value, dict) else value
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
-STACKS = ["data", "network", "access", "pipeline", "batch", "notebook", "registry", "endpoint", "monitoring"]
+STACKS = ["data", "network", "access", "pipeline", "batch", "notebook", "registry", "endpoint", "monitoring", "people"]
 
 
 def normalized(template: dict) -> dict:

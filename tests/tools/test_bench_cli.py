@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import __main__ as bench_cli
-from bench import batch, inference, training
+from bench import batch, formats, inference, training
 
 # Each row: (entry point, argv, exit code, regex of the one stderr line). All fail before any data is generated.
 BAD = [
@@ -30,6 +30,9 @@ BAD = [
     (batch.main, ["--rows", "5"], 2,
      r"^error: --rows 5 must be between 1,000 and 10,000,000; see python -m bench\.batch"),
     (batch.main, ["--repeat", "0"], 2, r"^error: --repeat 0 must be at least 1; see python -m bench\.batch"),
+    (formats.main, ["--rows", "10"], 2,
+     r"^error: --rows 10 is too few to time; give at least 1,000; see python -m bench\.formats"),
+    (formats.main, ["--worker", "avro", "."], 2, r"^error: --worker format 'avro' is not one of csv, parquet,"),
 ]
 
 

@@ -175,6 +175,30 @@ def test_recordio_channels_hold_the_same_rows_as_csv_and_train(tmp_path, cancer_
     assert len(records) == len(y_rec) and len(records[0].features["values"].float32_tensor.values) == 30
 
 
+def test_shards_split_each_split_into_consecutive_files_one_per_instance(tmp_path, cancer_frame):
+    """GIVEN --shards 3 WHEN preprocessed THEN each split is 3 files in key order whose rows, concatenated, are
+    the unsharded split's, byte for byte."""
+    for shards in ("1", "3"):
+        _write_inputs(tmp_path / shards, cancer_frame)
+        _run(tmp_path / shards, "--label-column", "target", "--shards", shards)
+    for split in preprocess.SPLITS:
+        files = sorted((tmp_path / "3" / split).iterdir())
+        assert [f.name for f in files] == [f"{split}-part-{i:05d}.csv" for i in range(3)]
+        assert b"".join(f.read_bytes() for f in files) == (tmp_path / "1" / split / f"{split}.csv").read_bytes()
+        assert all(f.stat().st_size for f in files)
+
+
+@pytest.mark.parametrize(("shards", "message"), [
+    ("0", r"--shards 0 must be at least 1"),
+    ("200", r"the validation split has \d+ rows, fewer than --shards 200 \(one file per training instance\);"
+            r" supply more data or train on fewer instances \(TrainingInstanceCount\)"),
+])
+def test_shards_that_leave_an_instance_without_data_are_refused(tmp_path, cancer_frame, shards, message):
+    _write_inputs(tmp_path, cancer_frame)
+    with pytest.raises(UserError, match=message):
+        _run(tmp_path, "--label-column", "target", "--shards", shards)
+
+
 def test_the_spark_step_refuses_recordio_before_starting_spark(tmp_path, cancer_frame):
     import spark_preprocess
 

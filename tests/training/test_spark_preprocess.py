@@ -72,14 +72,16 @@ def test_numpy_hash_is_sparks_xxhash64(spark):
 
 @pytest.mark.parametrize("fmt", ["csv", pytest.param("parquet", marks=pytest.mark.slow)])
 def test_both_engines_split_the_same_input_identically(tmp_path, cancer_frame, spark, fmt):
-    """GIVEN breast cancer in 3 files WHEN preprocessed by pandas and by Spark THEN every split holds the same
-    rows, schema.json agrees (statistics to 1e-9) and the drift baselines agree."""
+    """GIVEN breast cancer in 3 files WHEN preprocessed by pandas and by Spark into 2 shards per split (two
+    training instances) THEN every split holds the same rows, schema.json agrees (statistics to 1e-9) and the
+    drift baselines agree."""
     _write_inputs(tmp_path / "single", cancer_frame, parts=3, fmt=fmt)
     _write_inputs(tmp_path / "spark", cancer_frame.sample(frac=1.0, random_state=1), parts=2, fmt=fmt)
     single = preprocess.preprocess(_args(preprocess, tmp_path / "single", "--label-column", "target",
-                                         "--output-format", "parquet", "--seed", "11"))
+                                         "--output-format", "parquet", "--seed", "11", "--shards", "2"))
     sparked = spark_preprocess.preprocess_spark(
-        _args(spark_preprocess, tmp_path / "spark", "--label-column", "target", "--seed", "11"), spark)
+        _args(spark_preprocess, tmp_path / "spark", "--label-column", "target", "--seed", "11", "--shards", "2"),
+        spark)
 
     expected, got = _rows(tmp_path / "single"), _rows(tmp_path / "spark")
     for name in preprocess.SPLITS:
@@ -89,8 +91,13 @@ def test_both_engines_split_the_same_input_identically(tmp_path, cancer_frame, s
     for mine, theirs in zip(sparked.features, single.features, strict=True):
         assert mine.name == theirs.name
         assert mine.statistics == pytest.approx(theirs.statistics, rel=1e-9)
-    # Spark writes shards: one or more part files per split, each readable alone.
-    assert len(list((tmp_path / "spark" / "train").glob("part-*.parquet"))) >= 1
+    # Each engine writes exactly one file per instance and split (ShardedByS3Key deals out objects, so no
+    # checksum or marker files beside them), each readable alone.
+    for name in preprocess.SPLITS:
+        assert [p.name for p in sorted((tmp_path / "single" / name).iterdir())] == [
+            f"{name}-part-00000.parquet", f"{name}-part-00001.parquet"]
+        written = sorted(p.name for p in (tmp_path / "spark" / name).iterdir())
+        assert len(written) == 2 and all(n.startswith("part-") and n.endswith(".parquet") for n in written)
     baselines = [json.loads((tmp_path / run / "schema" / "drift-baseline.json").read_text())["features"]
                  for run in ("single", "spark")]
     for mine, theirs in zip(*baselines, strict=True):

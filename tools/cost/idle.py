@@ -29,6 +29,15 @@ FREE_WHILE_IDLE = {
     "AWS::Logs::LogGroup": "billed per GB ingested and stored",
     "AWS::Logs::MetricFilter": "no charge; its metrics are billed for the hours runs publish them",
     "AWS::CloudWatch::Dashboard": "the first three of an account are free, $3 a month each after",
+    # Studio (WorkloadConfig.workbench="studio"): SageMaker bills the apps while they run, and idle
+    # JupyterLab apps shut themselves down; the domain's EFS volume bills its stored bytes.
+    "AWS::SageMaker::Domain": "no charge while its apps are stopped (idle JupyterLab apps shut down by"
+    " themselves); its EFS volume is billed per GB stored, about $0.30 a GB-month, nothing while empty",
+    "AWS::SageMaker::UserProfile": "no charge; its apps are billed while they run",
+    # The package mirror (WorkloadConfig.package_mirror); its endpoints are priced with the others.
+    "AWS::CodeArtifact::Domain": "no charge of its own",
+    "AWS::CodeArtifact::Repository": "billed per GB stored ($0.05 a GB-month) and per request ($0.05 per"
+    " 10,000), the first 2 GB and 100,000 requests of an account a month free",
 }
 
 

@@ -38,7 +38,7 @@ from stacks.config import (
 from stacks.images import repository_arn, spark_processing_image_uri, xgboost_image_uri
 from tools.iam_evaluator.decide import ContextValue, Decision, Request, decide_all
 from tools.iam_evaluator.perimeter import PEOPLE, perimeter_cases
-from tools.iam_evaluator.personas import persona_cases
+from tools.iam_evaluator.personas import getting_in, persona_cases
 from tools.iam_evaluator.policies import NamedPolicy, PlatformPolicies
 
 ALLOW, DENY = "allow", "deny"
@@ -596,6 +596,9 @@ def _services(p: _Platform) -> list[Case]:
              {**source(alarm), "aws:SecureTransport": False}, DENY, "an alarm without TLS"),
         Case("events.amazonaws.com", "sns:Publish", p.topic, source(rule), ALLOW, "the model-approved rule"),
         Case("events.amazonaws.com", "sns:Publish", p.topic,
+             source(p.config.arn("events", f"rule/{p.config.prefix}-privileged-role-assumed")), ALLOW,
+             "the privileged-use alert rule"),
+        Case("events.amazonaws.com", "sns:Publish", p.topic,
              source(rule.replace(p.account, FOREIGN_ACCOUNT), FOREIGN_ACCOUNT), DENY, "a rule of another account"),
         # CloudWatch Logs binds its key use to a log group by encryption context
         # (kms:EncryptionContext:aws:logs:arn). iam-simulate 0.1.173 matches
@@ -701,6 +704,12 @@ def platform_cases(policies: PlatformPolicies, config: PlatformConfig) -> list[C
             *_batch_launch_cases(p), *_notebook(p), *_monitoring(p), *_trust(p), *_services(p),
             *perimeter_cases(p, Case, ALLOW, DENY, FOREIGN_ACCOUNT),
             *persona_cases(p, Case, ALLOW, DENY, policies.groups)]
+
+
+def getting_in_cases(policies: PlatformPolicies, config: PlatformConfig) -> list[Case]:
+    """Only the rows of how people get into the personas (groups with MFA, or the federated source)."""
+    p = _Platform(policies, config)
+    return getting_in(p, Case, ALLOW, DENY, policies.groups)
 
 
 def image_repository_policy(repository: str) -> NamedPolicy:

@@ -29,10 +29,77 @@ def _signed_in(*, mfa: bool = True, age: int = 600, source_identity: str = PERSO
     return context
 
 
-def _getting_in(p, case, allow: str, deny: str, group_policies) -> list:
-    """An IAM user of each persona's group assuming the persona's role."""
+#: The audience of AWS's SAML sign-in endpoint, which a SAML assertion for the console or the CLI names.
+SAML_SIGN_IN = "https://signin.aws.amazon.com/saml"
+
+
+def _federated(p, case, allow: str, deny: str) -> list:
+    """A person of the configured identity source assuming each persona; everyone else refused.
+
+    iam-data lists ``<issuer>:aud`` only for the OIDC issuers it knows (Google, Cognito, GitHub...),
+    so the OIDC rows need such an issuer to be decided in strict mode. ``sts:SetSourceIdentity``
+    rows are decided for Identity Center only: iam-data lists no SAML or OIDC key for that action,
+    although AWS evaluates the trust statement with the assertion's keys.
+    """
+    cfg, people = p.config, p.config.people
+    mode = people.federation
+    user = cfg.arn("iam", f"user/{PERSON}")
+    own_policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"], "Resource": list(p.people.values())}]}
+    # Group-style access is gone: an IAM user whose own policy allows it, with recent MFA, is refused.
+    cases = [case(user, "sts:AssumeRole", p.people[persona], _signed_in(), deny,
+                  f"an IAM user with MFA assumes the {persona} persona ({mode} replaces the groups)",
+                  identity_policies=(own_policy,)) for persona in PERSONAS]
+    if mode in ("saml", "oidc"):
+        provider = people.identity_provider_arn
+        other = provider.rsplit("/", 1)[0] + "/another-provider"
+        if mode == "saml":
+            action, audience_key, audience = "sts:AssumeRoleWithSAML", "SAML:aud", SAML_SIGN_IN
+        else:
+            issuer = provider.split(":oidc-provider/", 1)[1]
+            action, audience_key, audience = "sts:AssumeRoleWithWebIdentity", f"{issuer}:aud", people.oidc_audience
+        for persona in PERSONAS:
+            role = p.people[persona]
+            cases += [
+                case(provider, action, role, {audience_key: audience}, allow,
+                     f"a person of the {mode} provider assumes the {persona} persona", identity_policies=()),
+                case(provider, action, role, {audience_key: "another-audience"}, deny,
+                     f"a {mode} token for another audience assumes the {persona} persona", identity_policies=()),
+            ]
+        cases.append(case(other, action, p.people["data-scientist"], {audience_key: audience}, deny,
+                          f"another {mode} provider of the account assumes the data scientist persona",
+                          identity_policies=()))
+        return cases
+    # IAM Identity Center: the roles of the permission set named like the persona.
+    def sso_role(persona: str) -> str:
+        return cfg.arn("iam", f"role/aws-reserved/sso.amazonaws.com/{cfg.region}/"
+                       f"AWSReservedSSO_{cfg.prefix}-{persona}_0123456789abcdef")
+
+    for persona in PERSONAS:
+        cases += [
+            case(sso_role(persona), "sts:AssumeRole", p.people[persona], {}, allow,
+                 f"the {persona} permission set assumes its persona", identity_policies=(own_policy,)),
+            case(sso_role(persona), "sts:SetSourceIdentity", p.people[persona],
+                 {"sts:SourceIdentity": PERSON}, allow,
+                 f"the {persona} permission set names the person as the source identity",
+                 identity_policies=(own_policy,)),
+        ]
+    cases += [
+        case(sso_role("data-scientist"), "sts:AssumeRole", p.people["model-approver"], {}, deny,
+             "the data scientist permission set assumes the model approver persona", identity_policies=(own_policy,)),
+        case(sso_role("auditor"), "sts:AssumeRole", p.people["platform-admin"], {}, deny,
+             "the auditor permission set assumes the platform administrator persona", identity_policies=(own_policy,)),
+        case(cfg.arn("iam", f"role/aws-reserved/sso.amazonaws.com/{cfg.region}/AWSReservedSSO_AdministratorAccess_1"),
+             "sts:AssumeRole", p.people["platform-admin"], {}, deny,
+             "another permission set assumes the platform administrator persona", identity_policies=(own_policy,)),
+    ]
+    return cases
+
+
+def getting_in(p, case, allow: str, deny: str, group_policies) -> list:
+    """An IAM user of each persona's group assuming the persona's role (or the federated rows)."""
     if p.config.people.federation != "groups":
-        return []
+        return _federated(p, case, allow, deny)
     user = p.config.arn("iam", f"user/{PERSON}")
     max_age = p.config.people.mfa_max_age_seconds
     cases = []
@@ -209,7 +276,7 @@ def persona_cases(p, case, allow: str, deny: str, group_policies) -> list:
         ("logs:DeleteLogGroup", cfg.arn("logs", "log-group:/aws/sagemaker/TrainingJobs"), {}, deny,
          "delete logs"),
     ])
-    return [*_getting_in(p, case, allow, deny, group_policies), *scientist, *approver, *engineer, *admin, *auditor]
+    return [*getting_in(p, case, allow, deny, group_policies), *scientist, *approver, *engineer, *admin, *auditor]
 
 
 #: Construct IDs (logical ID prefixes) of the persona roles, in the people stack.

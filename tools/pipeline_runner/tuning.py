@@ -45,6 +45,8 @@ class Trial:
     failure: str | None = None
     seconds: float = 0.0
     model_uri: str | None = None
+    #: Per instance of a multi-instance trial: the files of each channel it was given and the rows it read.
+    hosts: dict | None = None
 
 
 @dataclass
@@ -198,7 +200,8 @@ def run_tuning_step(step: dict, args: dict, ws: Workspace) -> StepOutcome:
                  "hyperparameters": completed[0].hyperparameters, "model_uri": completed[0].model_uri},
         "best_per_definition": best_per_definition,
         "trials": [{"name": t.name, "definition": t.definition, "status": t.status, "objective": t.objective,
-                    "seconds": t.seconds, "hyperparameters": t.hyperparameters, "failure": t.failure} for t in trials],
+                    "seconds": t.seconds, "hyperparameters": t.hyperparameters, "failure": t.failure,
+                    **({"hosts": t.hosts} if t.hosts else {})} for t in trials],
         "trial_seconds": sum(t.seconds for t in trials),
         "instance_count": int(first_job["ResourceConfig"].get("InstanceCount", 1)),
         "instance_type": first_job["ResourceConfig"].get("InstanceType"),
@@ -324,6 +327,7 @@ def _run_trial(trial: Trial, entry_point: str, source_dir: Path, layout: dict[st
                                              root=root / "trials" / trial.name, **common)
         results = local_runner.run_cluster(entry_point, host_channels=layout, root=root / "trials" / trial.name,
                                            **common)
+        trial.hosts = {host: _host_summary(layout[host], result) for host, result in zip(layout, results, strict=True)}
         failed = next((r for r in results if r.returncode != 0), None)
         return failed or results[0]
     except subprocess.TimeoutExpired:
@@ -331,6 +335,22 @@ def _run_trial(trial: Trial, entry_point: str, source_dir: Path, layout: dict[st
         return None
     finally:
         trial.seconds = time.perf_counter() - started
+
+
+_DATA_LINE = re.compile(r"^data: (\d+) train rows, (\d+) validation rows", re.M)
+_VALIDATION_LINE = re.compile(r"^\[\d+\]#validation-\S+$", re.M)
+
+
+def _host_summary(channels: dict[str, Path], result: local_runner.Result) -> dict:
+    """What one instance was given (file names per channel) and read (rows, from train.py's data line)."""
+    found = _DATA_LINE.search(result.stdout)
+    return {
+        "files": {name: sorted(p.name for p in Path(directory).rglob("*") if p.is_file())
+                  for name, directory in channels.items()},
+        "rows": {"train": int(found[1]), "validation": int(found[2])} if found else None,
+        # All-reduced over the instances: the same on each when they train one model together.
+        "last_validation_line": (_VALIDATION_LINE.findall(result.stdout) or [None])[-1],
+    }
 
 
 def _finish_trial(step: str, trial: Trial, result: local_runner.Result | None,
