@@ -367,6 +367,8 @@ def compare_approaches(args: argparse.Namespace, booster: xgb.Booster, problem_t
     train = _channel(args.train_dir, args.content_type, "train", booster.num_features())
     validation = _channel(args.validation_dir, args.content_type, "validation", booster.num_features())
     chosen = compare.from_booster("chosen", booster, str(args.model))
+    if painter is not None:  # the chosen model's curve needs no scoring: drawn while the candidates are scored
+        _submit_curve(painter, chosen, problem_type, validation, objective_name, metric, compute, args.output_dir)
     candidates = [chosen, *_load_candidates(args.candidates, booster)]
 
     def predict(model: xgb.Booster, rows: np.ndarray) -> np.ndarray:
@@ -385,8 +387,7 @@ def compare_approaches(args: argparse.Namespace, booster: xgb.Booster, problem_t
     baseline = compare.Candidate(compare.BASELINE, compare.BASELINE, source="training-set prior")
     baseline.test_scores = compare.baseline_scores(base_labels, labels.size, problem_type, num_class)
     if painter is not None:  # drawn while the latencies below are measured
-        _submit_plots(painter, best, baseline, chosen, problem_type, labels, validation, objective_name, metric,
-                      compute, args.output_dir)
+        _submit_comparison_plots(painter, best, baseline, chosen, problem_type, labels, args.output_dir)
     for candidate in best.values():
         candidate.latency_ms_per_1000 = compare.latency_ms_per_1000(lambda rows, c=candidate: predict(c.booster, rows),
                                                                     features)
@@ -402,7 +403,7 @@ def compare_approaches(args: argparse.Namespace, booster: xgb.Booster, problem_t
               "verdict": compare.verdict(rows, chosen.approach, metric, higher), "plots": []}
     result["sentence"] = compare.sentence(result)
     if painter is not None:
-        result["plots"] = [p.name for p in painter.finish()]
+        result["plots"] = sorted((p.name for p in painter.finish()), key=plots.FILES.index)
     compare.write(result, args.output_dir, COMPARISON_FILE_NAME)
     datasets = {k: v for k, v in (("train", args.train_uri), ("validation", args.validation_uri),
                                   ("test", args.test_uri)) if v}
@@ -416,8 +417,21 @@ def _json_float(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def _submit_plots(painter: plots.Painter, best: dict, baseline, chosen, problem_type: str, labels: np.ndarray,
-                  validation, objective_name: str, metric: str, compute, output_dir: Path) -> None:
+def _submit_curve(painter: plots.Painter, chosen, problem_type: str, validation, objective_name: str, metric: str,
+                  compute, output_dir: Path) -> None:
+    """The chosen model's validation metric as it grew: per boosting round, or per tree of a forest."""
+    if chosen.approach == "forest":
+        if validation is not None and problem_type != schema.MULTICLASS:
+            values = forest_curve(chosen.booster, validation, objective_name, metric, compute)
+            painter.submit("validation_curve", chosen.approach, metric, values, "trees", output_dir)
+    else:
+        name, values = next(iter(chosen.validation_history.items()), (None, None))
+        if values:
+            painter.submit("validation_curve", chosen.approach, name, values, "boosting round", output_dir)
+
+
+def _submit_comparison_plots(painter: plots.Painter, best: dict, baseline, chosen, problem_type: str,
+                             labels: np.ndarray, output_dir: Path) -> None:
     curves = {name: (labels, c.test_scores) for name, c in best.items()}
     if problem_type == schema.BINARY:
         painter.submit("roc_and_pr", {**curves, compare.BASELINE: (labels, baseline.test_scores)}, output_dir)
@@ -427,14 +441,6 @@ def _submit_plots(painter: plots.Painter, best: dict, baseline, chosen, problem_
     gains = {chosen.approach: gains.pop(chosen.approach), **gains}  # the winner's features lead
     if any(gains.values()):
         painter.submit("feature_importance", gains, output_dir)
-    if chosen.approach == "forest":
-        if validation is not None and problem_type != schema.MULTICLASS:
-            values = forest_curve(chosen.booster, validation, objective_name, metric, compute)
-            painter.submit("validation_curve", chosen.approach, metric, values, "trees", output_dir)
-    else:
-        name, values = next(iter(chosen.validation_history.items()), (None, None))
-        if values:
-            painter.submit("validation_curve", chosen.approach, name, values, "boosting round", output_dir)
 
 
 def forest_curve(booster: xgb.Booster, validation, objective_name: str, metric: str, compute) -> list[float]:

@@ -24,6 +24,8 @@ RESIDUALS_FILE = "residuals.png"
 IMPORTANCE_FILE = "feature_importance.png"
 CURVE_FILE = "validation_curve.png"
 TOP_FEATURES = 15
+#: The order the evaluation lists its plots in, whatever order they were drawn in.
+FILES = (ROC_FILE, PR_FILE, RESIDUALS_FILE, IMPORTANCE_FILE, CURVE_FILE)
 
 
 def _figure(width: float = 5.0, height: float = 3.6):
