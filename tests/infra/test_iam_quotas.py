@@ -86,6 +86,16 @@ def _of_type(templates: dict[str, dict], kind: str):
                 yield f"{stack}/{logical_id}", resource.get("Properties", {}), resources
 
 
+def _per_role(templates: dict[str, dict], kind: str, measure) -> dict[str, int]:
+    """Sum of ``measure(props, resources)`` over the policies of ``kind``, per role they attach to."""
+    totals: dict[str, int] = {}
+    for name, props, resources in _of_type(templates, kind):
+        for role in props.get("Roles", []):
+            key = f"{name.split('/')[0]}/{json.dumps(role)}"
+            totals[key] = totals.get(key, 0) + measure(props, resources)
+    return totals
+
+
 def test_the_estimate_counts_a_literal_policy_exactly_and_an_intrinsic_at_its_longest():
     document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"],
                                                         "Resource": "arn:aws:s3:::b/*"}]}
@@ -103,11 +113,8 @@ def test_every_managed_policy_fits_iams_6144_characters(templates):
 
 
 def test_every_roles_inline_policies_fit_10240_characters_and_its_trust_2048(templates):
-    inline: dict[str, int] = {}
-    for name, props, resources in _of_type(templates, "AWS::IAM::Policy"):
-        for role in props.get("Roles", []):
-            key = f"{name.split('/')[0]}/{json.dumps(role)}"
-            inline[key] = inline.get(key, 0) + longest_length(props["PolicyDocument"], resources, templates)
+    inline = _per_role(templates, "AWS::IAM::Policy",
+                       lambda props, resources: longest_length(props["PolicyDocument"], resources, templates))
     for name, props, resources in _of_type(templates, "AWS::IAM::Role"):
         trust = longest_length(props["AssumeRolePolicyDocument"], resources, templates)
         assert trust <= TRUST_POLICY_CHARS, f"{name}: trust policy of {trust} characters"
@@ -118,11 +125,7 @@ def test_every_roles_inline_policies_fit_10240_characters_and_its_trust_2048(tem
 
 
 def test_no_role_takes_more_than_ten_managed_policies(templates):
-    attached: dict[str, int] = {}
-    for name, props, _ in _of_type(templates, "AWS::IAM::ManagedPolicy"):
-        for role in props.get("Roles", []):
-            key = f"{name.split('/')[0]}/{json.dumps(role)}"
-            attached[key] = attached.get(key, 0) + 1
+    attached = _per_role(templates, "AWS::IAM::ManagedPolicy", lambda props, resources: 1)
     for name, props, _ in _of_type(templates, "AWS::IAM::Role"):
         attached[name] = attached.get(name, 0) + len(props.get("ManagedPolicyArns", []))
     assert max(attached.values()) <= MANAGED_POLICIES_PER_ROLE, attached
