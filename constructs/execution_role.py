@@ -1,8 +1,9 @@
 """A least-privilege IAM role for one platform principal, built from explicit grants.
 
-Permissions live in one customer-managed policy per role (the compliance packs
-reject inline policies, and AWS managed policies such as
-AmazonSageMakerFullAccess grant far more than any principal here needs).
+Permissions live in customer-managed policies of the role's own (the compliance
+packs reject inline policies, and AWS managed policies such as
+AmazonSageMakerFullAccess grant far more than any principal here needs): one,
+or more when the grants outgrow IAM's 6,144 characters per managed policy.
 Every ``grant_*`` method names exact ARNs; where an ARN must end in a wildcard
 (objects under a prefix, ENIs that do not exist yet), the grant records the
 exact cdk-nag finding with its reason on this role's policy.
@@ -10,6 +11,7 @@ exact cdk-nag finding with its reason on this role's policy.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 
@@ -46,6 +48,15 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "sts:GetServiceBearerToken",
     }
 )
+#: IAM's quota on a customer-managed policy, counted without white space.
+MANAGED_POLICY_CHARS = 6_144
+#: What a token (an ARN or ID known only at deployment) may grow to in the
+#: deployed policy: more than the longest ARN the grants name (a role ARN in
+#: aws-us-gov: 102), so a policy filled up to the quota here fits once deployed.
+TOKEN_CHARS = 128
+_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+_DOCUMENT_CHARS = len('{"Statement":[],"Version":"2012-10-17"}')
+
 STAR_REASON = (
     "Resource '*' is granted only for actions without resource-level permissions ("
     + ", ".join(sorted(NO_RESOURCE_LEVEL_ACTIONS))
@@ -58,7 +69,7 @@ STAR_REASON = (
 _POLICY_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 class ExecutionRole(Construct):
-    """An IAM role with one managed policy that only ``grant_*`` methods add to.
+    """An IAM role whose managed policies only ``grant_*`` methods add to (a second past 6,144 characters).
 
     :param assumed_by: service principal allowed to assume the role; default SageMaker.
         The trust is limited to the role's own account with ``aws:SourceAccount``.
@@ -97,20 +108,12 @@ class ExecutionRole(Construct):
             assumed_by=assumed_by,
             max_session_duration=cdk.Duration.hours(max_session_hours),
         )
-        # The document is rendered once, at synth, from statements kept in Python:
-        # an L2 ManagedPolicy costs two jsii round trips per statement (about 200
-        # for the platform), this costs one callback per role. Same template.
-        # "Policy/Resource" is the path the L2 gave it: the logical ID stays the same.
-        self._statements: list[dict] = []
-        self.policy = iam.CfnManagedPolicy(
-            Construct(self, "Policy"),
-            "Resource",
-            roles=[self.role.role_name],
-            description=f"{description} (least privilege)",
-            path="/",
-            policy_document=cdk.Lazy.any(_Document(self._statements)),
-        )
-        self._acknowledged: set[str] = set()
+        self._description = description
+        self._role_name = self.role.role_name
+        #: (policy, its statements, their longest deployed size), filled in grant order.
+        self._parts: list[tuple[iam.CfnManagedPolicy, list[dict], list[int]]] = []
+        self.policy = self._new_part()
+        self._acknowledged: set[tuple[int, str]] = set()
         #: Every action granted so far; the permissions boundary allows their union.
         self.actions: set[str] = set()
         self._role_arn = self.role.role_arn
@@ -118,6 +121,29 @@ class ExecutionRole(Construct):
     @property
     def role_arn(self) -> str:
         return self._role_arn
+
+    @property
+    def policies(self) -> list[iam.CfnManagedPolicy]:
+        """The role's managed policies: :attr:`policy`, then one more each time a policy filled up."""
+        return [policy for policy, _, _ in self._parts]
+
+    def _new_part(self) -> iam.CfnManagedPolicy:
+        # The document is rendered once, at synth, from statements kept in Python:
+        # an L2 ManagedPolicy costs two jsii round trips per statement (about 200
+        # for the platform), this costs one callback per policy. Same template.
+        # "Policy/Resource" is the path the L2 gave the first: its logical ID stays.
+        number = len(self._parts) + 1
+        statements: list[dict] = []
+        policy = iam.CfnManagedPolicy(
+            Construct(self, "Policy" if number == 1 else f"Policy{number}"),
+            "Resource",
+            roles=[self._role_name],
+            description=f"{self._description} (least privilege{'' if number == 1 else f', part {number}'})",
+            path="/",
+            policy_document=cdk.Lazy.any(_Document(statements)),
+        )
+        self._parts.append((policy, statements, [_DOCUMENT_CHARS]))
+        return policy
 
     # -- the one way statements get in ------------------------------------------------
     def allow(
@@ -147,7 +173,7 @@ class ExecutionRole(Construct):
                 f"{self.node.path}: {sid}: resources {wildcards} contain '*'; pass wildcard_reason explaining"
                 " why no narrower ARN exists"
             )
-        if any(statement["Sid"] == sid for statement in self._statements):
+        if any(statement["Sid"] == sid for _, statements, _ in self._parts for statement in statements):
             raise ValueError(f"{self.node.path}: statement id {sid!r} is used twice; name each grant apart")
         self.actions.update(actions)
         # Keys in the L2 PolicyStatement's order, so templates read the same.
@@ -155,15 +181,25 @@ class ExecutionRole(Construct):
         if conditions:
             statement["Condition"] = conditions
         statement |= {"Effect": "Allow", "Resource": _one_or_list(sorted(resources)), "Sid": sid}
-        self._statements.append(statement)
+        size = longest_size(statement)
+        if size + _DOCUMENT_CHARS > MANAGED_POLICY_CHARS:
+            raise ValueError(f"{self.node.path}: {sid}: one statement of up to {size} characters cannot fit IAM's"
+                             f" {MANAGED_POLICY_CHARS} per managed policy; split the grant")
+        policy, statements, sizes = self._parts[-1]
+        if sum(sizes) + len(statements) + size > MANAGED_POLICY_CHARS:  # + the commas between statements
+            policy = self._new_part()
+            _, statements, sizes = self._parts[-1]
+        statements.append(statement)
+        sizes.append(size)
+        part = len(self._parts)
         for resource in wildcards:
             # cdk-nag names a policy variable ``${aws:x}`` as ``<aws:x>`` in its finding.
             finding = "IAM5[Resource::" + _POLICY_VARIABLE.sub(r"<\1>", resource) + "]"
-            if finding not in self._acknowledged:
-                # One acknowledgement per finding: several grants share Resource::*,
-                # so its reason states the rule that covers all of them.
-                self._acknowledged.add(finding)
-                acknowledge(self.policy, finding, STAR_REASON if resource == "*" else wildcard_reason)
+            if (part, finding) not in self._acknowledged:
+                # One acknowledgement per finding and policy: several grants share
+                # Resource::*, so its reason states the rule that covers all of them.
+                self._acknowledged.add((part, finding))
+                acknowledge(policy, finding, STAR_REASON if resource == "*" else wildcard_reason)
 
     # -- data ---------------------------------------------------------------------------
     def grant_read(self, bucket_arn: str, key_arn: str, *, prefix: str = "") -> None:
@@ -313,6 +349,11 @@ class _Document:
         if not self._statements:
             raise ValueError("an ExecutionRole's policy has no statement; grant something or drop the role")
         return {"Statement": list(self._statements), "Version": "2012-10-17"}
+
+
+def longest_size(statement: dict) -> int:
+    """Characters of ``statement`` as IAM counts them, each token at :data:`TOKEN_CHARS`."""
+    return len(_TOKEN.sub("t" * TOKEN_CHARS, json.dumps(statement, separators=(",", ":"))))
 
 
 def _one_or_list(values: list[str]) -> str | list[str]:

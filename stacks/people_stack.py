@@ -1,7 +1,7 @@
 """People: one role per persona, how a person gets into it, and what each may and may not do.
 
-Each persona is an :class:`ExecutionRole` (one role, one customer-managed
-policy, no wildcard action) under the platform's permissions boundary. People
+Each persona is an :class:`ExecutionRole` (one role, customer-managed
+policies of its own, no wildcard action) under the platform's permissions boundary. People
 never hold permissions themselves: an IAM user in the persona's group may only
 assume the persona's role, with MFA, naming themselves as the session's source
 identity (``sts:SourceIdentity`` = their user name, kept through role chaining

@@ -4,11 +4,15 @@
 
 Both go through the pinned CDK CLI, so the ratio isolates what the platform's
 own constructs and the four nag packs cost over the CLI + jsii start-up.
+Beside wall time it prints the CPU time (user + system) of each synth's process
+tree: on a machine other work is loading, wall time swings with the load while
+CPU time stays close to what the synth itself costs.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,21 +29,27 @@ MAX_RUNS = 20
 EMPTY_APP = "import aws_cdk as cdk; app = cdk.App(); cdk.Stack(app, 'Empty'); app.synth()"
 
 
-def _time_synth(app: str | None, outdir: str) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every waited-for descendant: CLI, app, jsii's node
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time_synth(app: str | None, outdir: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one synth through the CLI."""
     command = [str(CDK_CLI), "synth", "--quiet", "--no-notices", "-o", outdir]
     if app:
         command += ["--app", app]
     env = cdk_env()  # PATH already starts with the venv's bin (tools/__init__.py): its python and Node 24
-    started = time.perf_counter()
+    cpu_before, started = _children_cpu(), time.perf_counter()
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, _children_cpu() - cpu_before
     if result.returncode != 0:
         output = (result.stderr + result.stdout).splitlines()
         app_line = next((line for line in reversed(output) if line.startswith("error: ")), None)
         last = app_line or next((line for line in reversed(output) if line.strip()), "no output")
         raise cli.ToolError(f"{'the empty app' if app else 'the platform'}'s synth failed"
                             f" (exit {result.returncode}): {last.strip()}; `make synth` shows the whole report")
-    return seconds
+    return seconds, cpu_seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,10 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(args.runs):  # interleaved so machine load affects both alike
             empty.append(_time_synth(empty_app, f"{tmp}/empty{run}"))
             platform.append(_time_synth(None, f"{tmp}/platform{run}"))
-    e, p = statistics.median(empty), statistics.median(platform)
-    print(f"empty app synth (median of {args.runs}):      {e:6.2f} s")
-    print(f"platform synth, 4 nag packs (median of {args.runs}): {p:6.2f} s")
-    print(f"ratio platform / empty:                 {p / e:6.2f}x")
+    e, p = (statistics.median(wall for wall, _ in runs) for runs in (empty, platform))
+    ec, pc = (statistics.median(cpu for _, cpu in runs) for runs in (empty, platform))
+    print(f"{'median of ' + str(args.runs):34} {'wall':>8} {'CPU':>8}")
+    print(f"{'empty app synth':34} {e:7.2f}s {ec:7.2f}s")
+    print(f"{'platform synth, 4 nag packs':34} {p:7.2f}s {pc:7.2f}s")
+    print(f"{'ratio platform / empty':34} {p / e:7.2f}x {pc / ec:7.2f}x")
     return 0
 
 

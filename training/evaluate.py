@@ -18,6 +18,7 @@ the JsonGet paths are the ``*_PATH`` constants in :mod:`smxgb.report`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tarfile
 from pathlib import Path
@@ -278,6 +279,12 @@ def check_labels(labels: np.ndarray, problem_type: str, num_classes: int) -> Non
 
 
 def run(args: argparse.Namespace) -> dict:
+    # Forked first, so that matplotlib's import and the drawing run beside the scoring (smxgb.plots).
+    with plots.Painter() if args.plots else contextlib.nullcontext() as painter:
+        return _run(args, painter)
+
+
+def _run(args: argparse.Namespace, painter: plots.Painter | None) -> dict:
     booster = load_booster(args.model)
     objective_name, num_class = objective(booster)
     problem_type = args.problem_type
@@ -302,7 +309,7 @@ def run(args: argparse.Namespace) -> dict:
     primary_path, _ = report.PRIMARY_METRIC_PATH[problem_type]
     print(f"evaluate: {labels.size} rows, {objective_name}, {primary_path} = {report.json_get(result, primary_path)}"
           f" -> {target}")
-    comparison = compare_approaches(args, booster, problem_type, num_class, features, labels, score)
+    comparison = compare_approaches(args, booster, problem_type, num_class, features, labels, score, painter)
     print("compare: " + comparison["sentence"])
     print(compare.table(comparison))
     if comparison["plots"]:
@@ -351,7 +358,8 @@ def _load_candidates(directory: Path | None, chosen: xgb.Booster) -> list[compar
 
 
 def compare_approaches(args: argparse.Namespace, booster: xgb.Booster, problem_type: str, num_class: int,
-                       features: np.ndarray, labels: np.ndarray, score: np.ndarray) -> dict:
+                       features: np.ndarray, labels: np.ndarray, score: np.ndarray,
+                       painter: plots.Painter | None = None) -> dict:
     """Score the best model of each approach and the baseline on the same rows; write comparison.json,
     the plots and the model card next to the report."""
     objective_name, _ = objective(booster)
@@ -373,12 +381,15 @@ def compare_approaches(args: argparse.Namespace, booster: xgb.Booster, problem_t
             candidate.validation_objective = compute(validation[1], predict(candidate.booster, validation[0]))[metric]
     best = compare.best_per_approach(candidates, higher)
     best[chosen.approach] = chosen  # the registered model is the tuner's choice, whatever the ties
-    for candidate in best.values():
-        candidate.latency_ms_per_1000 = compare.latency_ms_per_1000(lambda rows, c=candidate: predict(c.booster, rows),
-                                                                    features)
     base_labels = train[1] if train is not None else labels
     baseline = compare.Candidate(compare.BASELINE, compare.BASELINE, source="training-set prior")
     baseline.test_scores = compare.baseline_scores(base_labels, labels.size, problem_type, num_class)
+    if painter is not None:  # drawn while the latencies below are measured
+        _submit_plots(painter, best, baseline, chosen, problem_type, labels, validation, objective_name, metric,
+                      compute, args.output_dir)
+    for candidate in best.values():
+        candidate.latency_ms_per_1000 = compare.latency_ms_per_1000(lambda rows, c=candidate: predict(c.booster, rows),
+                                                                    features)
     baseline.test = {k: _json_float(v) for k, v in compute(labels, baseline.test_scores).items()}
     for split, attribute in ((train, "train_objective"), (validation, "validation_objective")):
         if split is not None:
@@ -390,9 +401,8 @@ def compare_approaches(args: argparse.Namespace, booster: xgb.Booster, problem_t
     result = {"problem_type": problem_type, "approaches": rows,
               "verdict": compare.verdict(rows, chosen.approach, metric, higher), "plots": []}
     result["sentence"] = compare.sentence(result)
-    if args.plots:
-        result["plots"] = [p.name for p in _plots(best, baseline, chosen, problem_type, labels, validation,
-                                                  objective_name, metric, compute, args.output_dir)]
+    if painter is not None:
+        result["plots"] = [p.name for p in painter.finish()]
     compare.write(result, args.output_dir, COMPARISON_FILE_NAME)
     datasets = {k: v for k, v in (("train", args.train_uri), ("validation", args.validation_uri),
                                   ("test", args.test_uri)) if v}
@@ -406,27 +416,25 @@ def _json_float(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def _plots(best: dict, baseline, chosen, problem_type: str, labels: np.ndarray, validation, objective_name: str,
-           metric: str, compute, output_dir: Path) -> list[Path]:
-    written: list[Path] = []
+def _submit_plots(painter: plots.Painter, best: dict, baseline, chosen, problem_type: str, labels: np.ndarray,
+                  validation, objective_name: str, metric: str, compute, output_dir: Path) -> None:
     curves = {name: (labels, c.test_scores) for name, c in best.items()}
     if problem_type == schema.BINARY:
-        written += plots.roc_and_pr({**curves, compare.BASELINE: (labels, baseline.test_scores)}, output_dir)
+        painter.submit("roc_and_pr", {**curves, compare.BASELINE: (labels, baseline.test_scores)}, output_dir)
     elif problem_type == schema.REGRESSION:
-        written += plots.residuals(curves, output_dir)
+        painter.submit("residuals", curves, output_dir)
     gains = {name: c.booster.get_score(importance_type="gain") for name, c in best.items()}
     gains = {chosen.approach: gains.pop(chosen.approach), **gains}  # the winner's features lead
     if any(gains.values()):
-        written += plots.feature_importance(gains, output_dir)
+        painter.submit("feature_importance", gains, output_dir)
     if chosen.approach == "forest":
         if validation is not None and problem_type != schema.MULTICLASS:
             values = forest_curve(chosen.booster, validation, objective_name, metric, compute)
-            written += plots.validation_curve(chosen.approach, metric, values, "trees", output_dir)
+            painter.submit("validation_curve", chosen.approach, metric, values, "trees", output_dir)
     else:
         name, values = next(iter(chosen.validation_history.items()), (None, None))
         if values:
-            written += plots.validation_curve(chosen.approach, name, values, "boosting round", output_dir)
-    return written
+            painter.submit("validation_curve", chosen.approach, name, values, "boosting round", output_dir)
 
 
 def forest_curve(booster: xgb.Booster, validation, objective_name: str, metric: str, compute) -> list[float]:

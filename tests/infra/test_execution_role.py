@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
-from constructs.execution_role import ExecutionRole
+from constructs.execution_role import MANAGED_POLICY_CHARS, ExecutionRole
 
 from tests.infra.conftest import new_stack
+from tests.infra.test_iam_quotas import longest_length
 
 BUCKET = "arn:aws:s3:::mlp-dev-raw-111122223333-us-east-1"
 KEY = "arn:aws:kms:us-east-1:111122223333:key/abc"
@@ -84,3 +86,46 @@ def test_refuses_wildcard_resources_without_a_reason() -> None:
     role = ExecutionRole(new_stack(), "Role", description="test")
     with pytest.raises(ValueError, match=r"Sid2: resources .* contain '\*'; pass wildcard_reason"):
         role.allow("Sid2", ["s3:GetObject"], [f"{BUCKET}/*"])
+
+
+def _acknowledged(policy) -> dict:
+    found = {}
+    for entry in policy.node.metadata:
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+            found.update(entry.data)
+    return found
+
+
+def test_grants_past_iams_6144_characters_spill_into_a_second_policy_of_the_same_role() -> None:
+    # GIVEN a role granted read on 40 prefixes, with a key whose ARN is known only at deployment (a token)
+    stack = new_stack()
+    key = kms.Key(stack, "Key", removal_policy=cdk.RemovalPolicy.DESTROY).key_arn
+    role = ExecutionRole(stack, "Role", description="test")
+    for index in range(40):
+        role.grant_read(BUCKET, key, prefix=f"prefix-{index:02d}/")
+    # WHEN synthesized
+    template = Template.from_stack(stack).to_json()
+    policies = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+    # THEN the statements are split over more than one policy, each attached to the role and within
+    # IAM's quota with the key's ARN at its longest
+    assert len(role.policies) == len(policies) >= 2
+    role_ref = {"Ref": next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role")}
+    for policy in policies.values():
+        assert policy["Properties"]["Roles"] == [role_ref]
+        assert longest_length(policy["Properties"]["PolicyDocument"], template["Resources"]) <= MANAGED_POLICY_CHARS
+    # AND every grant is there once, in grant order
+    sids = [s["Sid"] for s in _statements(stack)]
+    assert sids[:3] == ["ReadMlpDevRawPrefix00", "ListMlpDevRawPrefix00", "DecryptMlpDevRawPrefix00"]
+    assert len(sids) == len(set(sids)) == 120
+    # AND the first policy keeps the logical ID it always had; each part acknowledges its own object wildcards
+    assert sum(1 for logical_id in policies if logical_id.startswith("RolePolicy2")) == 1
+    for policy in role.policies:
+        assert any("IAM5[Resource::arn:aws:s3:::mlp-dev-raw" in finding for finding in _acknowledged(policy))
+
+
+def test_a_single_statement_too_big_for_any_policy_is_refused_with_the_fix() -> None:
+    role = ExecutionRole(new_stack(), "Role", description="test")
+    prefixes = [f"{BUCKET}/a-long-prefix-for-object-number-{index:04d}/*" for index in range(120)]
+    with pytest.raises(ValueError, match=r"Huge: one statement of up to \d+ characters cannot fit IAM's 6144 per"
+                                         r" managed policy; split the grant$"):
+        role.allow("Huge", ["s3:GetObject"], prefixes, wildcard_reason="x" * 50)

@@ -301,3 +301,20 @@ def test_bad_argument_reaches_the_failure_file(tmp_path):
     with pytest.raises(SystemExit):
         preprocess.main(_args(tmp_path, "--seed", "abc"))
     assert "bad arguments: argument --seed: invalid int value: 'abc'" in (tmp_path / "output" / "message").read_text()
+
+
+def test_a_query_result_without_suffix_reads_as_parquet_and_spark_markers_are_ignored(tmp_path, cancer_frame):
+    """GIVEN the data as Athena writes a query result (Parquet, no suffix) beside Spark's _SUCCESS marker and a
+    .crc file WHEN preprocessed THEN the result is read and the markers are not, with the split of the CSV."""
+    frame = cancer_frame.rename(columns={"target": "label"})
+    (tmp_path / "input").mkdir()
+    frame.to_parquet(tmp_path / "input" / "20261202_154500_00001_abcde_0", index=False)
+    (tmp_path / "input" / "_SUCCESS").write_bytes(b"")
+    (tmp_path / "input" / ".part-0.crc").write_bytes(b"crc")
+    assert [p.name for p in preprocess.input_files(tmp_path / "input")] == ["20261202_154500_00001_abcde_0"]
+    _run(tmp_path)
+    _write_inputs(tmp_path / "csv", frame)
+    _run(tmp_path / "csv")
+    for split in ("train", "validation", "test"):
+        queried, files = tmp_path / split / f"{split}.csv", tmp_path / "csv" / split / f"{split}.csv"
+        assert queried.read_bytes() == files.read_bytes()

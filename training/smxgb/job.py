@@ -180,6 +180,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             "build": round(build_seconds, 3),
             "load_and_build": round(load_seconds, 3),
             "train": round(result.train_seconds, 3),
+            "train_cpu": round(result.train_cpu_seconds, 3),
             "total": round(time.perf_counter() - started, 3),
         },
     }

@@ -53,6 +53,9 @@ class TrainingResult:
     best_iteration: int | None = None
     best_score: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: CPU seconds of all the process's threads while training: unlike wall
+    #: time it does not swing with what else the machine runs (benchmarks).
+    train_cpu_seconds: float = 0.0
 
 
 def train(
@@ -95,7 +98,7 @@ def train(
         callbacks.append(checkpoint.CheckpointCallback(checkpoint_dir, checkpoint_frequency, checkpoints_to_keep))
 
     history: dict = {}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     remaining = max(num_round - done, 0)
     if remaining == 0 and start_model is not None:
         booster = start_model
@@ -110,7 +113,7 @@ def train(
             xgb_model=start_model,
             callbacks=callbacks,
         )
-    elapsed = time.perf_counter() - started
+    elapsed, cpu_elapsed = time.perf_counter() - started, time.process_time() - cpu_started
     best_iteration = best_score = None
     if early_stopping_rounds and remaining and booster.attr("best_iteration") is not None:
         # XGBoost's EarlyStopping counts from round 0 of the booster, resumed
@@ -124,4 +127,5 @@ def train(
     # Requests to the endpoint carry no column names; the Arrow ones (f0, f1, ...) must not be required.
     booster.feature_names = None
     booster.feature_types = None
-    return TrainingResult(booster, history, resumed_from, done, elapsed, best_iteration, best_score)
+    return TrainingResult(booster, history, resumed_from, done, elapsed, best_iteration, best_score,
+                          train_cpu_seconds=cpu_elapsed)
