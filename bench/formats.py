@@ -147,7 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per format, interleaved; the fastest is reported (the CPU may be shared)")
     parser.add_argument("--worker", nargs=2, metavar=("FORMAT", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--convert", nargs=3, metavar=("DIR", "ROWS", "FEATURES"), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
+    if options.convert:
+        directory, rows, features = options.convert
+        ensure_formats(bench_data.DataSet(Path(directory), int(rows), int(features)))
+        return 0
     if options.worker:
         fmt, path = options.worker
         if fmt not in (*FORMATS, "imports"):
@@ -162,7 +167,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--repeat {options.repeat} must be at least 1")
 
     dataset = bench_data.ensure(options.rows, options.features)
-    paths = ensure_formats(dataset)
+    # Converted in a child: a child's peak RSS starts from its parent's size at fork, so this process stays small.
+    with tempfile.TemporaryDirectory(prefix="bench-formats-convert-", dir=bench_data.OUT_DIR) as tmp:
+        code, _, _, output = _run_child(
+            [sys.executable, "-m", "bench.formats", "--convert", str(dataset.directory), str(options.rows),
+             str(options.features)], cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            log=Path(tmp) / "convert.log")
+        print(output, end="", flush=True)
+        if code != 0:
+            raise cli.ToolError(f"bench formats conversion failed (exit {code}): {_last_line(output)}")
+    paths = {fmt: dataset.path("train", fmt) for fmt in FORMATS}
     sizes = {fmt: path.stat().st_size / 1e6 for fmt, path in paths.items()}
     print(f"Formats: {options.rows:,} x {options.features} training rows, read as train.py reads a channel and"
           f" built into a QuantileDMatrix ({THREADS} threads), one process per run", flush=True)
