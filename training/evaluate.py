@@ -20,15 +20,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import tarfile
 from pathlib import Path
 
-import numpy as np
-import xgboost as xgb
+from smxgb import plots
 
-from smxgb import card, compare, env, plots, report, schema
-from smxgb.data import read_channel_arrays
-from smxgb.failure import UserError
+#: When this file runs as the job's script, the plots' process is forked before
+#: xgboost and scikit-learn are imported: matplotlib's import in the child then
+#: runs beside theirs in this process (:class:`smxgb.plots.Painter`).
+_EARLY_PAINTER = plots.Painter() if __name__ == "__main__" and "--no-plots" not in sys.argv[1:] else None
+
+import numpy as np  # noqa: E402
+import xgboost as xgb  # noqa: E402
+
+from smxgb import card, compare, env, report, schema  # noqa: E402
+from smxgb.data import read_channel_arrays  # noqa: E402
+from smxgb.failure import UserError  # noqa: E402
 
 MODEL_ARCHIVE_NAME = "model.tar.gz"
 DEFAULT_THRESHOLD = 0.5
@@ -280,8 +288,9 @@ def check_labels(labels: np.ndarray, problem_type: str, num_classes: int) -> Non
 
 def run(args: argparse.Namespace) -> dict:
     # Forked first, so that matplotlib's import and the drawing run beside the scoring (smxgb.plots).
-    with plots.Painter() if args.plots else contextlib.nullcontext() as painter:
-        return _run(args, painter)
+    painter = _EARLY_PAINTER or (plots.Painter() if args.plots else None)
+    with painter or contextlib.nullcontext():
+        return _run(args, painter if args.plots else None)
 
 
 def _run(args: argparse.Namespace, painter: plots.Painter | None) -> dict:

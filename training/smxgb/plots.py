@@ -81,7 +81,7 @@ def residuals(curves: dict[str, tuple[np.ndarray, np.ndarray]], output_dir: Path
         axis.scatter(predictions, predictions - labels, s=6, alpha=0.5, label=name)
     axis.axhline(0, color="grey", linewidth=0.8)
     axis.set(xlabel="prediction", ylabel="residual (prediction - label)", title="Residuals, test set")
-    axis.legend(fontsize=8)
+    axis.legend(loc="upper right", fontsize=8)  # a fixed corner: "best" searches the data on every draw
     axis.grid(True, alpha=0.3)
     return [_save(figure, output_dir, RESIDUALS_FILE)]
 
@@ -99,7 +99,7 @@ def feature_importance(gains: dict[str, dict[str, float]], output_dir: Path) -> 
         axis.barh(np.arange(len(features)) + index * height, shares, height=height, label=name)
     axis.set_yticks(np.arange(len(features)) + height * (len(names) - 1) / 2, labels=features, fontsize=7)
     axis.set(xlabel="share of total gain", title="Feature importance")
-    axis.legend(fontsize=8)
+    axis.legend(loc="lower right", fontsize=8)  # a fixed corner: "best" searches the bars on every draw
     longest = max(map(len, features), default=0)
     return [_save(figure, output_dir, IMPORTANCE_FILE, left=min(0.5, 0.06 + 0.0085 * longest))]
 
@@ -113,14 +113,26 @@ def validation_curve(name: str, metric: str, values: list[float], x_label: str, 
     return [_save(figure, output_dir, CURVE_FILE)]
 
 
+def _warm_up() -> None:
+    """Import matplotlib and draw one throwaway figure: fonts, glyphs and the PNG writer get loaded
+    while the parent is still importing and scoring, not when the first real plot is due."""
+    import io
+
+    figure, axis = _figure()
+    axis.plot([0, 1], [0, 1], label="warm-up")
+    axis.set(xlabel="x", ylabel="y", title="warm-up")
+    axis.legend(loc="lower right", fontsize=8)
+    axis.grid(True, alpha=0.3)
+    figure.savefig(io.BytesIO(), dpi=DPI, format="png")
+
+
 class PlotError(RuntimeError):
     """A plot the child process could not draw: its message names the plot and the cause."""
 
 
 def _serve(connection) -> None:
     """The child: warm matplotlib up, then draw each request until told to stop."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401  (the import is the point)
-    from matplotlib.figure import Figure  # noqa: F401
+    _warm_up()
 
     drawers = {f.__name__: f for f in (roc_and_pr, residuals, feature_importance, validation_curve)}
     while (request := connection.recv()) is not None:
