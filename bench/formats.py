@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench import data as bench_data
-from bench.training import MIN_ROWS, RESULT_PREFIX, _last_line, _run_child
+from bench.training import MIN_ROWS, RESULT_PREFIX, _last_line, _run_child, run_worker
 from tools import cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -96,16 +96,8 @@ def _worker(fmt: str, path: Path) -> dict:
 
 
 def _measure(fmt: str, path: Path, work: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    code, wall, rss, output = _run_child(
-        [sys.executable, "-m", "bench.formats", "--worker", fmt, str(path)],
-        cwd=REPO_ROOT, env=env, log=work / f"{fmt}.log",
-    )
-    lines = [line for line in output.splitlines() if line.startswith(RESULT_PREFIX)]
-    if code != 0 or not lines:
-        raise cli.ToolError(f"bench formats {fmt} failed (exit {code}): {_last_line(output)}")
-    result = json.loads(lines[-1][len(RESULT_PREFIX):])
-    return {**result, "total_s": result["load_s"] + result["build_s"], "wall_s": wall, "rss_mb": rss}
+    result = run_worker("bench.formats", fmt, path, work, name=f"formats {fmt}")
+    return {**result, "total_s": result["load_s"] + result["build_s"]}
 
 
 # ---------------------------------------------------------------- report

@@ -129,16 +129,22 @@ def _last_line(output: str) -> str:
     return next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "no output")
 
 
-def _python_worker(kind: str, data_dir: Path, work: Path) -> dict:
+def run_worker(module: str, kind: str, path: Path, work: Path, *, name: str | None = None) -> dict:
+    """``python -m module --worker kind path`` in a fresh process: its result line, wall seconds and peak RSS.
+    A failure is one line naming the run (``name``, default ``kind``) and quoting the child's last words."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     code, wall, rss, output = _run_child(
-        [sys.executable, "-m", "bench.training", "--worker", kind, str(data_dir)],
+        [sys.executable, "-m", module, "--worker", kind, str(path)],
         cwd=REPO_ROOT, env=env, log=work / f"{kind}.log",
     )
     lines = [line for line in output.splitlines() if line.startswith(RESULT_PREFIX)]
     if code != 0 or not lines:
-        raise cli.ToolError(f"bench {kind} failed (exit {code}): {_last_line(output)}")
+        raise cli.ToolError(f"bench {name or kind} failed (exit {code}): {_last_line(output)}")
     return {**json.loads(lines[-1][len(RESULT_PREFIX):]), "wall_s": wall, "rss_mb": rss}
+
+
+def _python_worker(kind: str, data_dir: Path, work: Path) -> dict:
+    return run_worker("bench.training", kind, data_dir, work)
 
 
 def _ours(fmt: str, data_dir: Path, work: Path) -> dict:
