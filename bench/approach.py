@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from bench import data as bench_data
-from bench.training import MIN_ROWS, THREADS, _last_line, _run_child
+from bench.training import THREADS, _last_line, _run_child, check_size_options
 from tools import cli
 
 TREES = 100
@@ -79,12 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--features", type=int, default=bench_data.DEFAULT_FEATURES)
     parser.add_argument("--repeat", type=int, default=1, help="runs per approach, interleaved; the fastest counts")
     options = parser.parse_args(argv)
-    if options.rows < MIN_ROWS:
-        parser.error(f"--rows {options.rows} is too few to time; give at least {MIN_ROWS:,}")
-    if not 1 <= options.features <= 10_000:
-        parser.error(f"--features {options.features} must be between 1 and 10,000")
-    if options.repeat < 1:
-        parser.error(f"--repeat {options.repeat} must be at least 1")
+    check_size_options(parser, options)
     dataset = bench_data.ensure(options.rows, options.features)
     print(f"Approaches: {options.rows:,} x {options.features} binary (Parquet), {TREES} trees of depth {DEPTH}, "
           f"{THREADS} threads, one process per run", flush=True)

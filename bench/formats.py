@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from bench import data as bench_data
-from bench.training import MIN_ROWS, RESULT_PREFIX, _last_line, _run_child, run_worker
+from bench.training import RESULT_PREFIX, _last_line, _run_child, check_size_options, run_worker
 from tools import cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -151,12 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             raise cli.UserError(f"--worker format {fmt!r} is not one of {', '.join(FORMATS)}, imports")
         print(RESULT_PREFIX + json.dumps(_worker(fmt, Path(path))), flush=True)
         return 0
-    if options.rows < MIN_ROWS:
-        parser.error(f"--rows {options.rows} is too few to time; give at least {MIN_ROWS:,}")
-    if not 1 <= options.features <= 10_000:
-        parser.error(f"--features {options.features} must be between 1 and 10,000")
-    if options.repeat < 1:
-        parser.error(f"--repeat {options.repeat} must be at least 1")
+    check_size_options(parser, options)
 
     dataset = bench_data.ensure(options.rows, options.features)
     # Converted in a child: a child's peak RSS starts from its parent's size at fork, so this process stays small.

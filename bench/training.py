@@ -206,6 +206,16 @@ def _verdicts(results: dict[str, dict]) -> list[str]:
     return out
 
 
+def check_size_options(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    """The --rows, --features and --repeat every training-data benchmark takes; a bad one is a parser error."""
+    if options.rows < MIN_ROWS:
+        parser.error(f"--rows {options.rows} is too few to time; give at least {MIN_ROWS:,}")
+    if not 1 <= options.features <= 10_000:
+        parser.error(f"--features {options.features} must be between 1 and 10,000")
+    if options.repeat < 1:
+        parser.error(f"--repeat {options.repeat} must be at least 1")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = cli.ArgumentParser(prog="python -m bench.training", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -217,12 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.worker:
         return _worker(options.worker)
-    if options.rows < MIN_ROWS:
-        parser.error(f"--rows {options.rows} is too few to time; give at least {MIN_ROWS:,}")
-    if not 1 <= options.features <= 10_000:
-        parser.error(f"--features {options.features} must be between 1 and 10,000")
-    if options.repeat < 1:
-        parser.error(f"--repeat {options.repeat} must be at least 1")
+    check_size_options(parser, options)
 
     dataset = bench_data.ensure(options.rows, options.features)
     sizes = {f: dataset.path("train", f).stat().st_size / 1e6 for f in ("csv", "parquet")}
