@@ -54,6 +54,10 @@ SPARK_CONF = {
     "spark.sql.parquet.compression.codec": "snappy",
     "spark.ui.enabled": "false",
     "spark.sql.session.timeZone": "UTC",
+    # HotSpot never JIT-compiles a method over 8,000 bytes of bytecode: the generated code of the checks
+    # (two or three aggregates per feature) is far bigger, so it ran interpreted, minutes for 200k rows.
+    # At this limit Spark runs such a plan without whole-stage code generation instead, compiled.
+    "spark.sql.codegen.hugeMethodLimit": "8000",
 }
 
 
@@ -124,9 +128,9 @@ def read_inputs(spark, files: list[Path]):
         # FAILFAST: a ragged row is an error, as in pandas, not a row silently padded with nulls.
         frame = spark.read.csv(csv_files, header=True, inferSchema=False, mode="FAILFAST", enforceSchema=False,
                                multiLine=False)
-        missing = F.array(*[F.lit(v) for v in CSV_MISSING])
+        # isin of more than 10 literals is one hash-set lookup per field (Spark's InSet).
         frame = frame.select(*[
-            F.when(F.array_contains(missing, F.col(f"`{name}`")), None).otherwise(F.col(f"`{name}`")).alias(name)
+            F.when(F.col(f"`{name}`").isin(*CSV_MISSING), None).otherwise(F.col(f"`{name}`")).alias(name)
             for name in columns
         ])
         frames.append(frame)
@@ -157,21 +161,59 @@ def _decoded(name: str) -> str:
     return unquote(name)
 
 
-def numeric_features(frame, expected: schema.Schema):
-    """Feature columns as doubles, after the checks of preprocess.numeric_features (one pass over the data)."""
+#: Features per statistics query: four aggregates each keep the generated code small enough to be
+#: compiled whole (see hugeMethodLimit); 50 features in one query took 1.7x as long as five of 10.
+STATISTICS_PER_QUERY = 10
+#: Per-row flags of typed_features: a feature not numeric, infinite, or fractional where typed int.
+FLAGS = ("_not_numeric", "_infinite", "_fractional")
+
+
+def typed_features(frame, expected: schema.Schema):
+    """The rows with their features as doubles and FLAGS: each field is parsed once, in one projection.
+
+    -0.0 and 0.0 become one value (Spark's hash already agrees; the written value is then the same too).
+    """
+    from functools import reduce
+
     from pyspark.sql import functions as F
 
-    values = {f.name: F.col(f"`{f.name}`").cast("double") for f in expected.features}
+    def any_of(conditions):
+        return reduce(lambda left, right: left | right, conditions, F.lit(False))
+
+    raw = {f.name: F.col(f"`{f.name}`") for f in expected.features}
+    values = {name: column.cast("double") for name, column in raw.items()}
+    integers = [f.name for f in expected.features if f.type == schema.INT]
+    return frame.select(
+        LABEL_RAW, FILE_COLUMN,
+        *[F.when(values[name] == 0.0, F.lit(0.0)).otherwise(values[name]).alias(name) for name in values],
+        any_of(raw[name].isNotNull() & values[name].isNull() for name in values).alias(FLAGS[0]),
+        any_of(F.abs(values[name]) == float("inf") for name in values).alias(FLAGS[1]),
+        any_of(F.coalesce(values[name] != F.floor(values[name]), F.lit(False)) for name in integers).alias(FLAGS[2]),
+    )
+
+
+def refuse_bad_features(frame, expected: schema.Schema) -> None:
+    """preprocess.numeric_features' error for the first feature (in column order) a check fails.
+
+    Runs only when a flag of typed_features is set, so it may read the input again.
+    """
+    from pyspark.sql import functions as F
+
     checks = []
     for feature in expected.features:
-        raw, value = F.col(f"`{feature.name}`"), values[feature.name]
-        checks.append(F.sum(F.when(raw.isNotNull() & value.isNull(), 1).otherwise(0)).alias(f"bad:{feature.name}"))
-        checks.append(F.sum(F.when(F.abs(value) == float("inf"), 1).otherwise(0)).alias(f"inf:{feature.name}"))
+        raw = F.col(f"`{feature.name}`")
+        value = raw.cast("double")
+
+        def rows(condition, kind: str, name: str = feature.name):
+            return F.sum(F.when(condition, 1).otherwise(0)).alias(f"{kind}:{name}")
+
+        checks += [rows(raw.isNotNull() & value.isNull(), "bad"), rows(F.abs(value) == float("inf"), "inf")]
         if feature.type == schema.INT:
-            checks.append(F.sum(F.when(value != F.floor(value), 1).otherwise(0)).alias(f"int:{feature.name}"))
+            checks.append(rows(value != F.floor(value), "int"))
     counts = frame.agg(*checks).first().asDict()
     for feature in expected.features:
-        raw, value = F.col(f"`{feature.name}`"), values[feature.name]
+        raw = F.col(f"`{feature.name}`")
+        value = raw.cast("double")
         if counts[f"bad:{feature.name}"]:
             example, where = _first(frame, raw.isNotNull() & value.isNull(), f"`{feature.name}`")
             raise UserError(
@@ -190,12 +232,6 @@ def numeric_features(frame, expected: schema.Schema):
                 f"feature column {feature.name!r} is typed int in the schema but holds"
                 f" {preprocess._plain(example)!r}; fix the data or type it float"
             )
-    # -0.0 and 0.0 are one value (Spark's hash already agrees; the written value is then the same too).
-    return frame.select(
-        LABEL_RAW, FILE_COLUMN,
-        *[F.when(values[f.name] == 0.0, F.lit(0.0)).otherwise(values[f.name]).alias(f.name)
-          for f in expected.features],
-    )
 
 
 def _label_key(column):
@@ -349,38 +385,50 @@ def _preprocess(args, spark, frame, expected: schema.Schema, fractions) -> schem
     from pyspark.sql import functions as F
 
     names = ", ".join(path.name for path in preprocess.input_files(args.input_dir))
-    counts = frame.agg(F.count(F.lit(1)).alias("read"), F.count(LABEL_RAW).alias("labelled")).first()
-    rows_read = counts["read"]
-    if rows_read == 0:
-        raise UserError(f"the input files ({names}) have a header but no data rows; upload the data rows")
-    if counts["labelled"] == 0:
-        raise UserError(
-            f"every row of {names} has an empty label column {expected.label!r}; fill the labels or point"
-            " --label-column at the column that holds them"
-        )
-    frame = numeric_features(frame.filter(F.col(LABEL_RAW).isNotNull()), expected)
-    if args.missing == preprocess.MISSING_DROP:
-        frame = frame.dropna(subset=expected.feature_names)
-    frame, problem_type, classes = encode_labels(frame, expected)
-    frame = assign_splits(frame, args.seed, expected.feature_names, fractions)
-    frame = frame.select(SPLIT_COLUMN, HASH_COLUMN, LABEL_VALUE, *[F.col(f"`{n}`") for n in expected.feature_names])
-    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    labelled = F.col(LABEL_RAW).isNotNull()
+    # The input is parsed once: its typed rows are kept (in memory, spilling to disk) by the first pass,
+    # which counts the rows and the checks' failures; the label checks, statistics and writes read them.
+    kept = typed_features(frame, expected).persist(StorageLevel.MEMORY_AND_DISK)
+    typed = kept
     try:
+        counts = typed.agg(F.count(F.lit(1)).alias("read"), F.count(LABEL_RAW).alias("labelled"),
+                           *[F.sum(F.when(labelled & F.col(flag), 1).otherwise(0)).alias(flag) for flag in FLAGS],
+                           ).first().asDict()
+        rows_read = counts["read"]
+        if rows_read == 0:
+            raise UserError(f"the input files ({names}) have a header but no data rows; upload the data rows")
+        if counts["labelled"] == 0:
+            raise UserError(
+                f"every row of {names} has an empty label column {expected.label!r}; fill the labels or point"
+                " --label-column at the column that holds them"
+            )
+        if any(counts[flag] for flag in FLAGS):
+            refuse_bad_features(frame.filter(labelled), expected)
+        typed = typed.filter(labelled).drop(*FLAGS)
+        if args.missing == preprocess.MISSING_DROP:
+            typed = typed.dropna(subset=expected.feature_names)
+        frame, problem_type, classes = encode_labels(typed, expected)
+        frame = assign_splits(frame, args.seed, expected.feature_names, fractions)
+        frame = frame.select(SPLIT_COLUMN, HASH_COLUMN, LABEL_VALUE,
+                             *[F.col(f"`{n}`") for n in expected.feature_names])
         return _write(args, spark, frame, expected, problem_type, classes, rows_read, fractions)
     finally:
-        frame.unpersist()
+        kept.unpersist()
 
 
 def _write(args, spark, frame, expected, problem_type, classes, rows_read, fractions) -> schema.Schema:
     from pyspark.sql import functions as F
 
     features = expected.feature_names
-    aggregates = [F.count(F.lit(1)).alias("rows")]
-    for name in features:
-        column = F.col(f"`{name}`")
-        aggregates += [F.min(column).alias(f"min:{name}"), F.max(column).alias(f"max:{name}"),
-                       F.mean(column).alias(f"mean:{name}"), F.count(column).alias(f"present:{name}")]
-    by_split = {row[SPLIT_COLUMN]: row.asDict() for row in frame.groupBy(SPLIT_COLUMN).agg(*aggregates).collect()}
+    by_split: dict[int, dict] = {}
+    for start in range(0, max(len(features), 1), STATISTICS_PER_QUERY):
+        aggregates = [F.count(F.lit(1)).alias("rows")]
+        for name in features[start:start + STATISTICS_PER_QUERY]:
+            column = F.col(f"`{name}`")
+            aggregates += [F.min(column).alias(f"min:{name}"), F.max(column).alias(f"max:{name}"),
+                           F.mean(column).alias(f"mean:{name}"), F.count(column).alias(f"present:{name}")]
+        for row in frame.groupBy(SPLIT_COLUMN).agg(*aggregates).collect():
+            by_split.setdefault(row[SPLIT_COLUMN], {}).update(row.asDict())
     sizes = {name: by_split.get(index, {}).get("rows", 0) for index, name in enumerate(preprocess.SPLITS)}
     usable = sum(sizes.values())
     if usable == 0:
