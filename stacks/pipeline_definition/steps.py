@@ -395,8 +395,9 @@ def register_step(r: PipelineResources) -> dict:
                         "Environment": dict(contract.SERVING_ENVIRONMENT),
                     }
                 ],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
+                # What the handlers read and write, so a client of the registry knows every choice.
+                "SupportedContentTypes": list(contract.SERVING_REQUEST_CONTENT_TYPES),
+                "SupportedResponseMIMETypes": list(contract.SERVING_RESPONSE_CONTENT_TYPES),
                 "SupportedRealtimeInferenceInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],
                 "SupportedTransformInstanceTypes": ["ml.m5.large", "ml.m5.xlarge"],
             },

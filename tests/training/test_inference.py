@@ -317,3 +317,11 @@ def test_missing_model_file_is_named(tmp_path):
     """GIVEN a model dir without xgboost-model WHEN loading THEN the error names the expected file."""
     with pytest.raises(FileNotFoundError, match=r"must hold xgboost-model"):
         inference.model_fn(str(tmp_path))
+
+
+def test_every_content_type_the_model_package_declares_has_a_decoder():
+    """GIVEN the request types the model package declares (smxgb.env) WHEN the handlers look one up
+    THEN each has a decoder, and no decoder is left undeclared."""
+    from smxgb import env
+
+    assert set(serving._DECODERS) == set(env.SERVING_REQUEST_CONTENT_TYPES)

@@ -72,6 +72,11 @@ TRAINING_ENVIRONMENT = dict(OFFLINE_INSTALL_ENVIRONMENT)
 #: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT (its default: application/json) in their
 #: place before the handlers see them, and the model package declares text/csv.
 SERVING_DEFAULT_ACCEPT = "text/csv"
+#: Request bodies the serving handlers read and responses they write (smxgb.serving), as the
+#: model package declares them (SupportedContentTypes, SupportedResponseMIMETypes).
+SERVING_REQUEST_CONTENT_TYPES = ("text/csv", "application/json", "application/x-parquet", "application/x-npy",
+                                 "application/x-recordio-protobuf")
+SERVING_RESPONSE_CONTENT_TYPES = ("text/csv", "application/json")
 SERVING_ENVIRONMENT = {
     "SAGEMAKER_PROGRAM": SERVING_PROGRAM,
     "SAGEMAKER_SUBMIT_DIRECTORY": f"{OPT_ML}/model/{SERVING_CODE_DIR}",

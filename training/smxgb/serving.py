@@ -25,6 +25,8 @@ from http import HTTPStatus
 
 import numpy as np
 
+from smxgb.env import SERVING_REQUEST_CONTENT_TYPES, SERVING_RESPONSE_CONTENT_TYPES
+
 # Two servers can run the handlers. The image's single-model server is
 # sagemaker-containers' Flask worker, whose Transformer maps every exception of a
 # handler to one generic 500: there client_error answers with a response instead.
@@ -49,8 +51,9 @@ JSON = "application/json"
 PARQUET = "application/x-parquet"
 NPY = "application/x-npy"
 RECORDIO = "application/x-recordio-protobuf"
-REQUEST_CONTENT_TYPES = (CSV, JSON, PARQUET, NPY, RECORDIO)
-RESPONSE_CONTENT_TYPES = (CSV, JSON)
+# Listed in smxgb.env, where synth reads them for the model package without importing numpy.
+REQUEST_CONTENT_TYPES = SERVING_REQUEST_CONTENT_TYPES
+RESPONSE_CONTENT_TYPES = SERVING_RESPONSE_CONTENT_TYPES
 DEFAULT_ACCEPT = CSV
 
 # Limits and policies, read per request so an endpoint's environment can change them.
