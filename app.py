@@ -12,6 +12,7 @@ exit 2 (``tools.cli``), never a traceback; ``MLP_DEBUG=1`` shows the traceback.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -21,6 +22,10 @@ os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.g
 # The app's own ~60 modules compile once into __pycache__, not on every synth,
 # even where PYTHONDONTWRITEBYTECODE is set (as on CI machines): about 1 s a synth.
 sys.dont_write_bytecode = False
+# No cyclic garbage collection in this short-lived process: the collector would
+# walk the thousands of classes the aws_cdk modules define, and a synth leaves
+# little garbage in cycles (about 0.1 s of CPU).
+gc.disable()
 
 import aws_cdk as cdk  # noqa: E402
 from constructs.compliance import add_nag_packs  # noqa: E402

@@ -44,7 +44,20 @@ def acknowledge(
     unknown = [pack for pack in packs if pack not in NAG_PACKS]
     if unknown:
         raise ValueError(f"unknown nag pack {unknown[0]!r}; expected one of {sorted(NAG_PACKS)}")
-    # One call for every pack: each call is a round trip to the jsii runtime (synth time).
-    cdk.Validations.of(scope).acknowledge(
+    # One call for every pack, on one Validations per construct: each call is a
+    # round trip to the jsii runtime (synth time), and a role's policy takes a
+    # dozen acknowledgements (94 on 29 constructs: 65 round trips fewer).
+    _validations(scope).acknowledge(
         *(cdk.Acknowledgment(id=f"{pack}-{finding}", reason=reason) for pack in packs)
     )
+
+
+#: id(construct) -> (construct, its Validations); the construct is kept so that its id is not reused.
+_VALIDATIONS: dict[int, tuple[IConstruct, cdk.Validations]] = {}
+
+
+def _validations(scope: IConstruct) -> cdk.Validations:
+    entry = _VALIDATIONS.get(id(scope))
+    if entry is None or entry[0] is not scope:
+        entry = _VALIDATIONS[id(scope)] = (scope, cdk.Validations.of(scope))
+    return entry[1]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,3 +62,32 @@ def test_leaving_the_block_early_leaves_no_child_behind(tmp_path):
             raise RuntimeError("scoring failed")
     # THEN the child is gone
     assert not child.is_alive() and child.exitcode is not None
+
+
+def _gone(pid: int, seconds: float = 10.0) -> bool:
+    """The process ended (a zombie awaiting its reaper counts as ended)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_helper_drawer_ends_with_the_child_when_the_block_is_left_early(tmp_path):
+    # GIVEN a painter whose child is warm and has forked its helper (it answered a first plot)
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        with plots.Painter() as painter:
+            painter.submit("validation_curve", "boosting", "auc", [0.7, 0.8], "boosting round", tmp_path)
+            assert painter._connections[0].poll(60)
+            child = painter._process.pid
+            helpers = [int(p) for p in Path(f"/proc/{child}/task/{child}/children").read_text().split()]
+            # WHEN the evaluation fails before finish
+            raise RuntimeError("scoring failed")
+    # THEN the helper ends too (it sees the parent's pipe close), not left drawing nothing forever
+    assert len(helpers) == 1
+    assert _gone(helpers[0])

@@ -13,6 +13,7 @@ scoring, on the instance's second vCPU, and the plots add little to the job's ti
 from __future__ import annotations
 
 import multiprocessing
+import os
 from pathlib import Path
 
 import numpy as np
@@ -130,17 +131,37 @@ class PlotError(RuntimeError):
     """A plot the child process could not draw: its message names the plot and the cause."""
 
 
-def _serve(connection) -> None:
-    """The child: warm matplotlib up, then draw each request until told to stop."""
+def _serve(ends, parent_ends) -> None:
+    """The child: warm matplotlib up, fork the helper (warm already: fork copies it), then draw each request."""
+    for end in parent_ends:
+        end.close()  # the parent's copies: while held here, its leaving would not reach the drawers as EOF
+    connection, helper_connection = ends
     _warm_up()
-
-    drawers = {f.__name__: f for f in (roc_and_pr, residuals, feature_importance, validation_curve)}
-    while (request := connection.recv()) is not None:
-        name, args = request
+    helper = os.fork()
+    if helper == 0:  # the helper draws the requests sent on its own pipe
+        connection.close()
         try:
-            connection.send(("ok", drawers[name](*args)))
-        except Exception as exc:  # noqa: BLE001  (sent to the parent, which raises it as a PlotError)
-            connection.send(("error", f"plot {name} failed: {type(exc).__name__}: {exc}"))
+            _draw_requests(helper_connection)
+        finally:
+            os._exit(0)  # not the first child's exit handlers: they belong to that process
+    helper_connection.close()
+    try:
+        _draw_requests(connection)
+    finally:
+        os.waitpid(helper, 0)
+
+
+def _draw_requests(connection) -> None:
+    drawers = {f.__name__: f for f in (roc_and_pr, residuals, feature_importance, validation_curve)}
+    try:
+        while (request := connection.recv()) is not None:
+            name, args = request
+            try:
+                connection.send(("ok", drawers[name](*args)))
+            except Exception as exc:  # noqa: BLE001  (sent to the parent, which raises it as a PlotError)
+                connection.send(("error", f"plot {name} failed: {type(exc).__name__}: {exc}"))
+    except EOFError:
+        pass  # the parent left without finish (it failed): nothing more to draw
     connection.close()
 
 
@@ -157,12 +178,16 @@ class Painter:
         # Python 3.12 warns (hidden by default) that the process has threads: numpy's OpenBLAS pool,
         # which OpenBLAS shuts down before a fork (pthread_atfork); XGBoost's OpenMP pool does not
         # exist yet when evaluate.py forks, before any scoring, and the child only draws.
+        # Two drawers: the child forks a helper once matplotlib is warm (a copy, no second import),
+        # and plots go to them in turn, so the parent's wait at the end uses both vCPUs.
         context = multiprocessing.get_context("fork")
-        self._connection, child_end = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child_end,), name="plots", daemon=True)
+        self._connections, child_ends = zip(*(context.Pipe() for _ in range(2)), strict=True)
+        self._process = context.Process(target=_serve, args=(child_ends, self._connections), name="plots", daemon=True)
         self._process.start()
-        child_end.close()
-        self._submitted, self._died = 0, False
+        for end in child_ends:
+            end.close()
+        self._routes: list[int] = []  # the drawer of each submitted plot, in submission order
+        self._died = False
 
     _DIED = "the plotting process ended before drawing every plot (out of memory?)"
 
@@ -172,16 +197,18 @@ class Painter:
     def __exit__(self, *exc_info) -> None:
         """Leaves no child behind when the caller failed before :meth:`finish`."""
         if self._process.is_alive():
-            self._connection.close()
+            for connection in self._connections:
+                connection.close()  # the helper sees EOF and ends
             self._process.kill()
             self._process.join()
 
     def submit(self, name: str, *args) -> None:
         if self._died:
             return  # finish says so
+        drawer = len(self._routes) % len(self._connections)
         try:
-            self._connection.send((name, args))
-            self._submitted += 1
+            self._connections[drawer].send((name, args))
+            self._routes.append(drawer)
         except (BrokenPipeError, ConnectionResetError):
             self._died = True
 
@@ -190,17 +217,19 @@ class Painter:
         written: list[Path] = []
         failure = self._DIED if self._died else None
         try:
-            for _ in range(self._submitted):
-                status, value = self._connection.recv()
+            for drawer in self._routes:  # each drawer answers in the order it was asked
+                status, value = self._connections[drawer].recv()
                 if status == "ok":
                     written += value
                 else:
                     failure = failure or value
-            self._connection.send(None)
+            for connection in self._connections:
+                connection.send(None)
         except (EOFError, BrokenPipeError, ConnectionResetError):
             failure = failure or self._DIED
         finally:
-            self._connection.close()
+            for connection in self._connections:
+                connection.close()
             self._process.join(timeout=30)
             if self._process.is_alive():
                 self._process.kill()
