@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
@@ -52,12 +54,12 @@ def acknowledge(
     )
 
 
-#: id(construct) -> (construct, its Validations); the construct is kept so that its id is not reused.
-_VALIDATIONS: dict[int, tuple[IConstruct, cdk.Validations]] = {}
+#: Each construct's Validations, for as long as the construct lives (tests build many apps in one process).
+_VALIDATIONS: weakref.WeakKeyDictionary[IConstruct, cdk.Validations] = weakref.WeakKeyDictionary()
 
 
 def _validations(scope: IConstruct) -> cdk.Validations:
-    entry = _VALIDATIONS.get(id(scope))
-    if entry is None or entry[0] is not scope:
-        entry = _VALIDATIONS[id(scope)] = (scope, cdk.Validations.of(scope))
-    return entry[1]
+    validations = _VALIDATIONS.get(scope)
+    if validations is None:
+        validations = _VALIDATIONS[scope] = cdk.Validations.of(scope)
+    return validations
