@@ -165,7 +165,20 @@ def _decoded(name: str) -> str:
 #: compiled whole (see hugeMethodLimit); 50 features in one query took 1.7x as long as five of 10.
 STATISTICS_PER_QUERY = 10
 #: Per-row flags of typed_features: a feature not numeric, infinite, or fractional where typed int.
-FLAGS = ("_not_numeric", "_infinite", "_fractional")
+FLAGS = {"bad": "_not_numeric", "inf": "_infinite", "int": "_fractional"}
+
+
+def _problems(feature: schema.Feature) -> dict:
+    """Each check of preprocess.numeric_features on one feature: (not numeric, infinite, fractional where
+    typed int) -> a condition true on the rows that fail it, in the order the errors are raised."""
+    from pyspark.sql import functions as F
+
+    raw = F.col(f"`{feature.name}`")
+    value = raw.cast("double")
+    problems = {"bad": raw.isNotNull() & value.isNull(), "inf": F.abs(value) == float("inf")}
+    if feature.type == schema.INT:
+        problems["int"] = value != F.floor(value)
+    return problems
 
 
 def typed_features(frame, expected: schema.Schema):
@@ -177,18 +190,16 @@ def typed_features(frame, expected: schema.Schema):
 
     from pyspark.sql import functions as F
 
-    def any_of(conditions):
+    def any_of(kind: str):
+        conditions = [problems[kind] for problems in checks if kind in problems]
         return reduce(lambda left, right: left | right, conditions, F.lit(False))
 
-    raw = {f.name: F.col(f"`{f.name}`") for f in expected.features}
-    values = {name: column.cast("double") for name, column in raw.items()}
-    integers = [f.name for f in expected.features if f.type == schema.INT]
+    checks = [_problems(f) for f in expected.features]
+    values = {f.name: F.col(f"`{f.name}`").cast("double") for f in expected.features}
     return frame.select(
         LABEL_RAW, FILE_COLUMN,
-        *[F.when(values[name] == 0.0, F.lit(0.0)).otherwise(values[name]).alias(name) for name in values],
-        any_of(raw[name].isNotNull() & values[name].isNull() for name in values).alias(FLAGS[0]),
-        any_of(F.abs(values[name]) == float("inf") for name in values).alias(FLAGS[1]),
-        any_of(F.coalesce(values[name] != F.floor(values[name]), F.lit(False)) for name in integers).alias(FLAGS[2]),
+        *[F.when(value == 0.0, F.lit(0.0)).otherwise(value).alias(name) for name, value in values.items()],
+        *[any_of(kind).alias(flag) for kind, flag in FLAGS.items()],
     )
 
 
@@ -199,37 +210,28 @@ def refuse_bad_features(frame, expected: schema.Schema) -> None:
     """
     from pyspark.sql import functions as F
 
-    checks = []
-    for feature in expected.features:
-        raw = F.col(f"`{feature.name}`")
-        value = raw.cast("double")
-
-        def rows(condition, kind: str, name: str = feature.name):
-            return F.sum(F.when(condition, 1).otherwise(0)).alias(f"{kind}:{name}")
-
-        checks += [rows(raw.isNotNull() & value.isNull(), "bad"), rows(F.abs(value) == float("inf"), "inf")]
-        if feature.type == schema.INT:
-            checks.append(rows(value != F.floor(value), "int"))
-    counts = frame.agg(*checks).first().asDict()
-    for feature in expected.features:
-        raw = F.col(f"`{feature.name}`")
-        value = raw.cast("double")
-        if counts[f"bad:{feature.name}"]:
-            example, where = _first(frame, raw.isNotNull() & value.isNull(), f"`{feature.name}`")
+    checks = {f.name: _problems(f) for f in expected.features}
+    counts = frame.agg(*[F.sum(F.when(condition, 1).otherwise(0)).alias(f"{kind}:{name}")
+                         for name, problems in checks.items() for kind, condition in problems.items()]
+                       ).first().asDict()
+    for name, problems in checks.items():
+        if counts[f"bad:{name}"]:
+            example, where = _first(frame, problems["bad"], f"`{name}`")
             raise UserError(
-                f"feature column {feature.name!r} is not numeric (value {example!r} in {_decoded(where)});"
+                f"feature column {name!r} is not numeric (value {example!r} in {_decoded(where)});"
                 " encode it as numbers before this step or drop it (--drop-columns)"
             )
-        if counts[f"inf:{feature.name}"]:
-            example, where = _first(frame, F.abs(value) == float("inf"), f"`{feature.name}`")
+        if counts[f"inf:{name}"]:
+            example, where = _first(frame, problems["inf"], f"`{name}`")
             raise UserError(
-                f"feature column {feature.name!r} has an infinite or too large value ({example!r} in"
+                f"feature column {name!r} has an infinite or too large value ({example!r} in"
                 f" {_decoded(where)}); replace it with a finite number or leave the field empty (missing)"
             )
-        if counts.get(f"int:{feature.name}"):
-            example = frame.filter(value != F.floor(value)).select(value).first()[0]
+        if counts.get(f"int:{name}"):
+            value = F.col(f"`{name}`").cast("double")
+            example = frame.filter(problems["int"]).select(value).first()[0]
             raise UserError(
-                f"feature column {feature.name!r} is typed int in the schema but holds"
+                f"feature column {name!r} is typed int in the schema but holds"
                 f" {preprocess._plain(example)!r}; fix the data or type it float"
             )
 
@@ -389,11 +391,10 @@ def _preprocess(args, spark, frame, expected: schema.Schema, fractions) -> schem
     # The input is parsed once: its typed rows are kept (in memory, spilling to disk) by the first pass,
     # which counts the rows and the checks' failures; the label checks, statistics and writes read them.
     kept = typed_features(frame, expected).persist(StorageLevel.MEMORY_AND_DISK)
-    typed = kept
     try:
-        counts = typed.agg(F.count(F.lit(1)).alias("read"), F.count(LABEL_RAW).alias("labelled"),
-                           *[F.sum(F.when(labelled & F.col(flag), 1).otherwise(0)).alias(flag) for flag in FLAGS],
-                           ).first().asDict()
+        failures = [F.sum(F.when(labelled & F.col(flag), 1).otherwise(0)).alias(flag) for flag in FLAGS.values()]
+        counts = kept.agg(F.count(F.lit(1)).alias("read"), F.count(LABEL_RAW).alias("labelled"), *failures
+                          ).first().asDict()
         rows_read = counts["read"]
         if rows_read == 0:
             raise UserError(f"the input files ({names}) have a header but no data rows; upload the data rows")
@@ -402,9 +403,9 @@ def _preprocess(args, spark, frame, expected: schema.Schema, fractions) -> schem
                 f"every row of {names} has an empty label column {expected.label!r}; fill the labels or point"
                 " --label-column at the column that holds them"
             )
-        if any(counts[flag] for flag in FLAGS):
+        if any(counts[flag] for flag in FLAGS.values()):
             refuse_bad_features(frame.filter(labelled), expected)
-        typed = typed.filter(labelled).drop(*FLAGS)
+        typed = kept.filter(labelled).drop(*FLAGS.values())
         if args.missing == preprocess.MISSING_DROP:
             typed = typed.dropna(subset=expected.feature_names)
         frame, problem_type, classes = encode_labels(typed, expected)
