@@ -32,11 +32,12 @@ gc.disable()
 import aws_cdk as cdk  # noqa: E402
 
 #: The CDK service modules the platform's stacks import beyond those ``aws_cdk``
-#: itself loads, largest first. Their Python bindings are pure Python to import
-#: (about 0.2 s of CPU, no jsii request: tests/tools/test_app.py checks both), so
-#: a thread imports them while the main thread waits on jsii's Node process
-#: (loading cdk-nag, creating constructs). Whichever thread imports a module
-#: second waits on Python's lock for that module and then finds it loaded.
+#: itself loads, the largest first (the last two come in with the others).
+#: Their Python bindings are pure Python to import (about 0.2 s of CPU, no jsii
+#: request: tests/tools/test_app.py checks both), so a thread imports them while
+#: the main thread waits on jsii's Node process (loading cdk-nag, creating
+#: constructs). Whichever thread imports a module second waits on Python's lock
+#: for that module and then finds it loaded.
 SERVICE_MODULES = ("aws_ec2", "aws_sagemaker", "aws_glue", "aws_dynamodb", "aws_cloudwatch", "aws_s3",
                    "aws_logs", "aws_stepfunctions", "aws_events", "aws_scheduler", "aws_applicationautoscaling",
                    "aws_sns", "aws_kms", "aws_athena", "aws_budgets", "aws_codeartifact",

@@ -140,7 +140,8 @@ def _service_modules() -> tuple[str, ...]:
     return ast.literal_eval(value)
 
 
-def _python(script: str, *args: str) -> dict:
+def _python(script: str, *args: str) -> object:
+    """What a fresh interpreter running ``script`` prints as JSON on its last line."""
     proc = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO_ROOT, capture_output=True, text=True,
                           check=False, env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
                                             f"{os.environ['PATH']}", "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1"})
