@@ -80,10 +80,16 @@ def test_the_region_list_holds_every_region_of_the_aws_partition():
     assert set(AWS_REGIONS) == set(aws["regions"])
 
 
-def _cdk_synth(tmp_path: Path, *context: str, app: str | None = None) -> subprocess.CompletedProcess:
+def _child_env() -> dict[str, str]:
+    """A child process's environment: the venv's Python and Node first, no debug switch, no AWS credentials."""
     env = {k: v for k, v in os.environ.items() if k != "MLP_DEBUG" and not k.startswith("AWS_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION"] = "1"
+    return env
+
+
+def _cdk_synth(tmp_path: Path, *context: str, app: str | None = None) -> subprocess.CompletedProcess:
+    env = _child_env()
     env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
     env["TMPDIR"] = str(tmp_path / "TMPDIR")
     (tmp_path / "TMPDIR").mkdir()
@@ -142,9 +148,8 @@ def _service_modules() -> tuple[str, ...]:
 
 def _python(script: str, *args: str) -> object:
     """What a fresh interpreter running ``script`` prints as JSON on its last line."""
-    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          check=False, env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
-                                            f"{os.environ['PATH']}", "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1"})
+    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO_ROOT, env=_child_env(),
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.splitlines()[-1])
 
