@@ -31,29 +31,45 @@ gc.disable()
 
 import aws_cdk as cdk  # noqa: E402
 
-#: The CDK service modules the platform's stacks import beyond those ``aws_cdk``
-#: itself loads, the largest first (the last two come in with the others).
-#: Their Python bindings are pure Python to import (about 0.2 s of CPU, no jsii
-#: request: tests/tools/test_app.py checks both), so a thread imports them while
-#: the main thread waits on jsii's Node process (loading cdk-nag, creating
-#: constructs). Whichever thread imports a module second waits on Python's lock
-#: for that module and then finds it loaded.
-SERVICE_MODULES = ("aws_ec2", "aws_sagemaker", "aws_glue", "aws_dynamodb", "aws_cloudwatch", "aws_s3",
-                   "aws_logs", "aws_stepfunctions", "aws_events", "aws_scheduler", "aws_applicationautoscaling",
-                   "aws_sns", "aws_kms", "aws_athena", "aws_budgets", "aws_codeartifact",
-                   "aws_codestarnotifications", "aws_cloudwatch_actions", "aws_iam", "aws_s3_assets")
 
+class _NodeStartUp(threading.Thread):
+    """The start-up work of jsii's Node process, on a thread, while the main thread imports the stacks.
 
-def _import_service_modules() -> None:
-    for name in SERVICE_MODULES:
+    Every synth validates its templates with the CDK's CloudFormation Validate
+    plugin (an empty app's too), whose engine takes Node about 0.8 s to build;
+    the CDK builds it when synth starts, and cdk-nag's assembly loads when
+    ``cdk_nag`` is first imported (0.1 s). Python would only wait on both. Done
+    here, while this thread waits on Node, the main thread imports the stacks
+    and the CDK's service modules (0.3 s of pure Python) at the same time.
+
+    jsii's client has no lock: only one thread may talk to Node at a time.
+    Importing the stacks sends no request (tests/tools/test_app.py checks it),
+    and main() collects the plugin before its first request.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="node-start-up")  # not a daemon: never stopped mid-request
+        self._plugin: cdk.CloudFormationValidatePlugin | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
         try:
-            importlib.import_module(f"aws_cdk.{name}")
-        except ImportError:  # the main thread's own import of it reports the problem, in one line
-            return
+            self._plugin = cdk.CloudFormationValidatePlugin()  # include_default_rules: true by default
+            importlib.import_module("cdk_nag")
+        except BaseException as exc:  # noqa: BLE001 - raised again in the main thread by validation_plugin()
+            self._error = exc
+
+    def validation_plugin(self) -> cdk.CloudFormationValidatePlugin:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._plugin
 
 
-# Not a daemon: the interpreter waits for it at exit rather than stopping it mid-import.
-threading.Thread(target=_import_service_modules, name="import-cdk-services").start()
+# Started only by a synth: importing the app (tests, tools.precompile) sends nothing to Node.
+_NODE_START_UP = _NodeStartUp() if __name__ == "__main__" else None
+if _NODE_START_UP is not None:
+    _NODE_START_UP.start()
 
 from constructs.compliance import add_nag_packs  # noqa: E402
 
@@ -76,6 +92,9 @@ def config_from_context(app: cdk.App) -> PlatformConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before any other request to Node. Registered on the app, the plugin replaces
+    # the CDK's default instance (its documented behaviour): same rules, one engine.
+    validation = _NODE_START_UP.validation_plugin() if _NODE_START_UP else cdk.CloudFormationValidatePlugin()
     # No stack traces in the assembly's metadata: they embed jsii's temporary
     # paths and would make every synth differ. No performance report either: the
     # CDK writes performance-counters.json (timings, for the CLI's telemetry) into
@@ -85,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         performance_reporting=False,
         context={"aws:cdk:disable-creation-stack-traces": True},
     )
+    cdk.Validations.of(app).add_plugins(validation)
     try:
         delivery = delivery_from_context({"delivery": app.node.try_get_context("delivery")})
         config = config_from_context(app)

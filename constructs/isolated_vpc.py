@@ -12,13 +12,21 @@ from constructs import Construct
 #: control plane and runtime, credentials, logs and metrics. ECR and KMS are
 #: not among them: SageMaker pulls framework images and uses KMS keys on its
 #: own side, and S3 encrypts server-side, so nothing in the VPC calls them.
-SAGEMAKER_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
-    "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
-    "SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
-    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
-    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+#: Values name ``ec2.InterfaceVpcEndpointAwsService`` constants (:func:`endpoint_service`):
+#: reading one is a request to jsii's Node process, and importing the stacks
+#: must send none (app.py imports them while Node builds the validation engine).
+SAGEMAKER_INTERFACE_ENDPOINTS: dict[str, str] = {
+    "SageMakerApi": "SAGEMAKER_API",
+    "SageMakerRuntime": "SAGEMAKER_RUNTIME",
+    "Sts": "STS",
+    "Logs": "CLOUDWATCH_LOGS",
+    "Monitoring": "CLOUDWATCH_MONITORING",
 }
+
+
+def endpoint_service(constant: str) -> ec2.InterfaceVpcEndpointAwsService:
+    """The endpoint service an ``ec2.InterfaceVpcEndpointAwsService`` constant names, e.g. ``"STS"``."""
+    return getattr(ec2.InterfaceVpcEndpointAwsService, constant)
 
 
 #: Key prefix of the flow logs in their bucket (the bucket's owner expires it).
@@ -118,7 +126,7 @@ class IsolatedVpc(Construct):
         for name in interface_endpoints:
             self.interface_endpoints[name] = self.vpc.add_interface_endpoint(
                 name,
-                service=SAGEMAKER_INTERFACE_ENDPOINTS[name],
+                service=endpoint_service(SAGEMAKER_INTERFACE_ENDPOINTS[name]),
                 private_dns_enabled=True,
                 security_groups=[self.endpoint_security_group],
                 open=False,

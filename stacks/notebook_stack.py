@@ -14,7 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 from constructs.idle_notebook import IdleNotebook
-from constructs.isolated_vpc import SAGEMAKER_INTERFACE_ENDPOINTS
+from constructs.isolated_vpc import SAGEMAKER_INTERFACE_ENDPOINTS, endpoint_service
 from constructs.package_mirror import PackageMirror
 from constructs.studio_domain import StudioDomain
 
@@ -26,11 +26,8 @@ from stacks.network_stack import NetworkStack
 #: the SageMaker API, credentials, logs, and the runtime to invoke endpoints.
 WORKBENCH_ENDPOINTS = ("SageMakerApi", "SageMakerRuntime", "Sts", "Logs")
 #: What pip needs to reach the package mirror (WorkloadConfig.package_mirror): tokens and pip's index;
-#: the package assets come from S3, through the gateway endpoint.
-MIRROR_ENDPOINTS = {
-    "CodeArtifactApi": ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_API,
-    "CodeArtifactRepositories": ec2.InterfaceVpcEndpointAwsService.CODEARTIFACT_REPOSITORIES,
-}
+#: the package assets come from S3, through the gateway endpoint (values as in SAGEMAKER_INTERFACE_ENDPOINTS).
+MIRROR_ENDPOINTS = {"CodeArtifactApi": "CODEARTIFACT_API", "CodeArtifactRepositories": "CODEARTIFACT_REPOSITORIES"}
 #: Prefix of the raw bucket holding each notebook's files between deployments.
 WORKSPACE_PREFIX = "workbench/"
 
@@ -63,7 +60,7 @@ class NotebookStack(cdk.Stack):
                 self,
                 f"{endpoint}Endpoint",
                 vpc=network.vpc,
-                service=services[endpoint],
+                service=endpoint_service(services[endpoint]),
                 subnets=ec2.SubnetSelection(subnets=[subnet]),
                 private_dns_enabled=True,
                 security_groups=[network.network.endpoint_security_group],

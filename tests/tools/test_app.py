@@ -7,7 +7,6 @@ here run in-process, the few subprocess tests cross the real CDK CLI boundary
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -139,13 +138,6 @@ def test_a_bug_in_the_app_is_one_line_with_the_way_to_the_traceback(tmp_path):
     assert not list((tmp_path / "TMPDIR").iterdir())
 
 
-def _service_modules() -> tuple[str, ...]:
-    tree = ast.parse((REPO_ROOT / "app.py").read_text())
-    (value,) = [node.value for node in tree.body if isinstance(node, ast.Assign)
-                and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["SERVICE_MODULES"]]
-    return ast.literal_eval(value)
-
-
 def _python(script: str, *args: str) -> object:
     """What a fresh interpreter running ``script`` prints as JSON on its last line."""
     proc = subprocess.run([sys.executable, "-c", script, *args], cwd=REPO_ROOT, env=_child_env(),
@@ -154,42 +146,43 @@ def _python(script: str, *args: str) -> object:
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-SERVICE_MODULES_LOADED = """
-import json, sys
-import aws_cdk
-core = {m for m in sys.modules if m.startswith("aws_cdk.aws_")}
-from stacks.config import from_context
-from stacks.platform import build_platform
-from tests.conftest import load_cdk_context
-build_platform(aws_cdk.App(context=load_cdk_context()), from_context({}))
-print(json.dumps(sorted(m.split(".")[1] for m in sys.modules
-                        if m.startswith("aws_cdk.aws_") and m.count(".") == 1 and m not in core)))
-"""
-
-JSII_REQUESTS_OF_IMPORTS = """
-import importlib, json, sys
+JSII_REQUESTS_OF_IMPORTING_THE_APP = """
+import json
 import aws_cdk
 from jsii._kernel.providers import process
 sent, send = [], process._NodeProcess.send
-process._NodeProcess.send = lambda self, *a, **k: (sent.append(a), send(self, *a, **k))[1]
-for name in sys.argv[1:]:
-    importlib.import_module("aws_cdk." + name)
-print(json.dumps(len(sent)))
+process._NodeProcess.send = lambda self, request, *a: (sent.append(type(request).__name__), send(self, request, *a))[1]
+import app
+print(json.dumps(sent))
 """
 
 
-def test_the_modules_the_app_imports_in_a_thread_are_the_platforms_service_modules():
-    # GIVEN the app's list of the CDK service modules a thread imports early
-    listed = _service_modules()
-    # WHEN a fresh interpreter builds every stack of the platform
-    loaded = _python(SERVICE_MODULES_LOADED)
-    # THEN the list holds exactly the service modules the stacks loaded beyond the CDK's core
-    assert sorted(listed) == loaded
-
-
-def test_importing_the_service_modules_makes_no_jsii_request():
+def test_importing_the_app_and_its_stacks_sends_no_jsii_request():
     # GIVEN a fresh interpreter with the CDK's core loaded and jsii's requests to Node counted
-    # WHEN it imports the modules the app's thread imports
-    requests = _python(JSII_REQUESTS_OF_IMPORTS, *_service_modules())
-    # THEN none was sent: a request from that thread could interleave with the main thread's
-    assert requests == 0
+    # WHEN it imports the app, and with it every module the app imports (the stacks, the constructs, the config)
+    sent = _python(JSII_REQUESTS_OF_IMPORTING_THE_APP)
+    # THEN none was sent: a synth imports them while its start-up thread waits on Node,
+    # and jsii's client has no lock (a constant like ec2.InterfaceVpcEndpointAwsService.STS is a request)
+    assert sent == []
+
+
+# The app as `cdk synth` runs it (__main__, so its start-up thread runs), with one resource
+# whose property CloudFormation does not know added to the first stack.
+APP_WITH_AN_UNKNOWN_PROPERTY = (
+    f"{sys.executable} -c \"import runpy, aws_cdk, stacks.platform; build = stacks.platform.build_platform; "
+    "stacks.platform.build_platform = lambda app, config: aws_cdk.CfnResource(build(app, config).data, 'Odd', "
+    "type='AWS::SNS::Topic', properties={'NoSuchProperty': 1}); runpy.run_path('app.py', run_name='__main__')\""
+)
+
+
+def test_the_templates_are_still_checked_by_cloudformation_validate(tmp_path):
+    # GIVEN the app, whose start-up thread builds the CloudFormation Validate plugin the app registers,
+    # and a template with a property the resource's schema does not have
+    # WHEN the CDK CLI synthesizes it
+    proc = _cdk_synth(tmp_path, app=APP_WITH_AN_UNKNOWN_PROPERTY)
+    # THEN the plugin reports it, once, on that resource, and synth fails
+    assert proc.returncode != 0
+    findings = re.findall(r"Additional properties are not allowed \('NoSuchProperty' was unexpected\)", proc.stderr)
+    assert len(findings) == 1, proc.stderr
+    assert "MlPlatform-dev-data/Odd" in proc.stderr
+    assert "(CloudFormation Validate)" in proc.stderr
