@@ -122,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         build_platform(app, config)
     add_nag_packs(app)
     app.synth()
+    # Python's last collection at exit runs even with the collector disabled, and
+    # would walk the hundreds of thousands of objects the aws_cdk modules define
+    # (about 0.15 s) only to free memory the process hands back anyway. Frozen
+    # objects are left out of it; every file was written by Node and closed.
+    gc.freeze()
     return 0
 
 
