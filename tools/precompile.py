@@ -34,6 +34,13 @@ def installed_modules() -> list[Path]:
     return sorted(files)
 
 
+def import_what_a_synth_imports() -> None:
+    """The app's whole import graph, nothing synthesized: the app, and what its start-up thread imports."""
+    import cdk_nag  # noqa: F401 - app.py's start-up thread imports it; importing the app does not
+
+    import app  # noqa: F401
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = cli.ArgumentParser(prog="python -O -m tools.precompile", description=__doc__.splitlines()[0])
     parser.parse_args(argv)
@@ -41,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         raise cli.UserError(
             "run with python -O (the app's optimization level); e.g. .venv/bin/python -O -m tools.precompile"
         )
-    import app  # noqa: F401 - the app's whole import graph, nothing synthesized
-
+    import_what_a_synth_imports()
     written = 0
     for source in installed_modules():
         target = importlib.util.cache_from_source(str(source))  # *.opt-1.pyc under -O

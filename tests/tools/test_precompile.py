@@ -30,3 +30,15 @@ def test_precompile_refuses_to_run_without_O_in_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: run with python -O (the app's optimization level); e.g. .venv/bin/python -O -m tools.precompile"]
+
+
+def test_precompile_covers_the_modules_the_start_up_thread_imports() -> None:
+    # GIVEN a fresh interpreter that imports what precompile compiles
+    script = ("import json; from tools import precompile; precompile.import_what_a_synth_imports(); "
+              "print(json.dumps(sorted({p.parts[p.parts.index('site-packages') + 1]"
+              " for p in precompile.installed_modules()})))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    # THEN cdk-nag's bindings are among them (the app imports them only at synth, on its start-up thread)
+    packages = json.loads(result.stdout.splitlines()[-1])
+    assert {"aws_cdk", "cdk_nag", "jsii"} <= set(packages)
