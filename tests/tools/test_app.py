@@ -186,3 +186,20 @@ def test_the_templates_are_still_checked_by_cloudformation_validate(tmp_path):
     assert len(findings) == 1, proc.stderr
     assert "MlPlatform-dev-data/Odd" in proc.stderr
     assert "(CloudFormation Validate)" in proc.stderr
+
+
+def test_a_failure_on_the_start_up_thread_is_one_line_from_the_main_thread(tmp_path):
+    # GIVEN the app as `cdk synth` runs it, with the validation plugin's construction failing on its start-up thread
+    app = (f"{sys.executable} -c \"import runpy, aws_cdk; "
+           "aws_cdk.CloudFormationValidatePlugin = lambda: (_ for _ in ()).throw(OSError('engine: out of memory')); "
+           "runpy.run_path('app.py', run_name='__main__')\"")
+    # WHEN the CDK CLI runs it
+    proc = _cdk_synth(tmp_path, app=app)
+    # THEN the main thread reports it in one line, exit 1, no traceback, nothing left behind
+    assert "Traceback" not in proc.stderr
+    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert re.fullmatch(r"error: unexpected OSError: engine: out of memory \(rerun with --debug or MLP_DEBUG=1"
+                        r" for the traceback\)", app_line), proc.stderr
+    assert "Subprocess exited with error 1" in proc.stderr
+    assert not list((tmp_path / "cdk.out").glob("*.template.json"))
+    assert not list((tmp_path / "TMPDIR").iterdir())
