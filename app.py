@@ -12,9 +12,12 @@ exit 2 (``tools.cli``), never a traceback; ``MLP_DEBUG=1`` shows the traceback.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import importlib
 import os
+import subprocess
 import sys
 import threading
 
@@ -29,44 +32,59 @@ sys.dont_write_bytecode = False
 # little garbage in cycles (about 0.1 s of CPU).
 gc.disable()
 
+
+def _start_template_validation() -> subprocess.Popen:
+    """The CDK's CloudFormation Validate in a second process, started first so its engine builds meanwhile.
+
+    tools/cfn_validate.py says why. main() lets it go after synth; at exit this
+    process waits for it, in a handler registered before jsii's own, which
+    therefore runs first, while the child ends.
+    """
+    child = subprocess.Popen([sys.executable, "-O", "-m", "tools.cfn_validate"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.abspath(__file__)))
+    atexit.register(_end_template_validation, child, wait=True)
+    return child
+
+
+def _end_template_validation(child: subprocess.Popen, *, wait: bool = False) -> None:
+    """Close the child's stdin, the end of its work (and wait for it to exit)."""
+    with contextlib.suppress(BrokenPipeError):  # it has ended already; the synth reports its failure
+        child.stdin.close()
+    if wait:
+        child.wait()
+
+
+# Only a synth starts it: importing the app (tests, tools.precompile) starts nothing.
+_TEMPLATE_VALIDATION = _start_template_validation() if __name__ == "__main__" else None
+
 import aws_cdk as cdk  # noqa: E402
 
 
 class _NodeStartUp(threading.Thread):
-    """The start-up work of jsii's Node process, on a thread, while the main thread imports the stacks.
-
-    Every synth validates its templates with the CDK's CloudFormation Validate
-    plugin (an empty app's too), whose engine takes Node about 0.8 s to build;
-    the CDK builds it when synth starts, and cdk-nag's assembly loads when
-    ``cdk_nag`` is first imported (0.1 s). Python would only wait on both. Done
-    here, while this thread waits on Node, the main thread imports the stacks
-    and the CDK's service modules (0.3 s of pure Python) at the same time.
+    """Loads cdk-nag's assembly into jsii's Node process (0.12 s) while the main thread imports the stacks.
 
     jsii's client has no lock: only one thread may talk to Node at a time.
     Importing the stacks sends no request (tests/tools/test_app.py checks it),
-    and main() collects the plugin before its first request.
+    and main() joins this thread before its first request.
     """
 
     def __init__(self) -> None:
         super().__init__(name="node-start-up")  # not a daemon: never stopped mid-request
-        self._plugin: cdk.CloudFormationValidatePlugin | None = None
         self._error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self._plugin = cdk.CloudFormationValidatePlugin()  # include_default_rules: true by default
             importlib.import_module("cdk_nag")
-        except BaseException as exc:  # noqa: BLE001 - raised again in the main thread by validation_plugin()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the main thread by finish()
             self._error = exc
 
-    def validation_plugin(self) -> cdk.CloudFormationValidatePlugin:
+    def finish(self) -> None:
         self.join()
         if self._error is not None:
             raise self._error
-        return self._plugin
 
 
-# Started only by a synth: importing the app (tests, tools.precompile) sends nothing to Node.
+# Started only by a synth, like the template validation.
 _NODE_START_UP = _NodeStartUp() if __name__ == "__main__" else None
 if _NODE_START_UP is not None:
     _NODE_START_UP.start()
@@ -84,6 +102,7 @@ from stacks.config import (  # noqa: E402
 )
 from stacks.platform import build_platform  # noqa: E402
 from tools import cli  # noqa: E402
+from tools.cfn_validate import CloudFormationValidate  # noqa: E402
 
 
 def config_from_context(app: cdk.App) -> PlatformConfig:
@@ -92,19 +111,23 @@ def config_from_context(app: cdk.App) -> PlatformConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Before any other request to Node. Registered on the app, the plugin replaces
-    # the CDK's default instance (its documented behaviour): same rules, one engine.
-    validation = _NODE_START_UP.validation_plugin() if _NODE_START_UP else cdk.CloudFormationValidatePlugin()
+    if _NODE_START_UP is not None:
+        _NODE_START_UP.finish()  # before any other request to Node
     # No stack traces in the assembly's metadata: they embed jsii's temporary
     # paths and would make every synth differ. No performance report either: the
     # CDK writes performance-counters.json (timings, for the CLI's telemetry) into
     # the assembly whenever synth takes over 10 s per stack, as on a loaded machine.
+    # The CloudFormation Validate plugin runs in the child process instead (same
+    # plugin, same rules); imported into a test, the app uses the built-in one.
     app = cdk.App(
         stack_traces=False,
         performance_reporting=False,
+        builtin_cloud_formation_validation=_TEMPLATE_VALIDATION is None,
         context={"aws:cdk:disable-creation-stack-traces": True},
     )
-    cdk.Validations.of(app).add_plugins(validation)
+    template_validation = None if _TEMPLATE_VALIDATION is None else CloudFormationValidate(_TEMPLATE_VALIDATION)
+    if template_validation is not None:
+        cdk.Validations.of(app).add_plugins(template_validation)
     try:
         delivery = delivery_from_context({"delivery": app.node.try_get_context("delivery")})
         config = config_from_context(app)
@@ -122,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         build_platform(app, config)
     add_nag_packs(app)
     app.synth()
+    if template_validation is not None:
+        _end_template_validation(_TEMPLATE_VALIDATION)  # its work is done: it ends while this process does
+        if template_validation.error:
+            raise cli.ToolError(template_validation.error)
     # Python's last collection at exit runs even with the collector disabled, and
     # would walk the hundreds of thousands of objects the aws_cdk modules define
     # (about 0.15 s) only to free memory the process hands back anyway. Frozen

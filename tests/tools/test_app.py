@@ -189,17 +189,32 @@ def test_the_templates_are_still_checked_by_cloudformation_validate(tmp_path):
 
 
 def test_a_failure_on_the_start_up_thread_is_one_line_from_the_main_thread(tmp_path):
-    # GIVEN the app as `cdk synth` runs it, with the validation plugin's construction failing on its start-up thread
-    app = (f"{sys.executable} -c \"import runpy, aws_cdk; "
-           "aws_cdk.CloudFormationValidatePlugin = lambda: (_ for _ in ()).throw(OSError('engine: out of memory')); "
+    # GIVEN the app as `cdk synth` runs it, with cdk-nag's bindings failing to import on its start-up thread
+    app = (f"{sys.executable} -c \"import runpy, sys; sys.modules['cdk_nag'] = None; "
            "runpy.run_path('app.py', run_name='__main__')\"")
     # WHEN the CDK CLI runs it
     proc = _cdk_synth(tmp_path, app=app)
     # THEN the main thread reports it in one line, exit 1, no traceback, nothing left behind
     assert "Traceback" not in proc.stderr
     (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
-    assert re.fullmatch(r"error: unexpected OSError: engine: out of memory \(rerun with --debug or MLP_DEBUG=1"
-                        r" for the traceback\)", app_line), proc.stderr
+    assert re.fullmatch(r"error: unexpected ModuleNotFoundError: import of cdk_nag halted; None in sys\.modules"
+                        r" \(rerun with --debug or MLP_DEBUG=1 for the traceback\)", app_line), proc.stderr
     assert "Subprocess exited with error 1" in proc.stderr
     assert not list((tmp_path / "cdk.out").glob("*.template.json"))
+    assert not list((tmp_path / "TMPDIR").iterdir())
+
+
+def test_templates_left_unvalidated_fail_the_synth_in_one_line(tmp_path):
+    # GIVEN the app as `cdk synth` runs it, whose CloudFormation Validate process exits at once
+    app = (f"{sys.executable} -c \"import runpy, subprocess; popen = subprocess.Popen; "
+           "subprocess.Popen = lambda cmd, **kw: popen(['false'] if 'tools.cfn_validate' in cmd else cmd, **kw); "
+           "runpy.run_path('app.py', run_name='__main__')\"")
+    # WHEN the CDK CLI runs it
+    proc = _cdk_synth(tmp_path, app=app)
+    # THEN the synth fails in one line rather than pass unvalidated (the CDK itself only records a failed plugin)
+    assert "Traceback" not in proc.stderr
+    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert app_line == ("error: the CloudFormation Validate process (python -m tools.cfn_validate) ended with exit"
+                        " code 1 before validating the templates; its error is above")
+    assert "Subprocess exited with error 1" in proc.stderr
     assert not list((tmp_path / "TMPDIR").iterdir())

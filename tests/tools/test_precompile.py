@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_CODE = [REPO_ROOT / "app.py", REPO_ROOT / "tools" / "cli.py",
+APP_CODE = [REPO_ROOT / "app.py", REPO_ROOT / "tools" / "cli.py", REPO_ROOT / "tools" / "cfn_validate.py",
             *sorted((REPO_ROOT / "stacks").rglob("*.py")), *sorted((REPO_ROOT / "constructs").glob("*.py"))]
 
 
