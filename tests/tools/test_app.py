@@ -99,6 +99,19 @@ def _cdk_synth(tmp_path: Path, *context: str, app: str | None = None) -> subproc
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
 
 
+def _one_failure_line(proc: subprocess.CompletedProcess, tmp_path: Path, *, exit_code: int) -> str:
+    """The app's one ``error:`` line, after checking what every failed synth shares.
+
+    No traceback, the app's exit code as the CLI reports it, nothing left in the temporary directory.
+    """
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stdout + proc.stderr
+    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert f"Subprocess exited with error {exit_code}" in proc.stderr
+    assert not list((tmp_path / "TMPDIR").iterdir())
+    return app_line
+
+
 @pytest.mark.parametrize(
     ("context", "line"),
     [
@@ -111,31 +124,9 @@ def _cdk_synth(tmp_path: Path, *context: str, app: str | None = None) -> subproc
 def test_the_app_under_the_cdk_cli_refuses_bad_context_in_one_line(context, line, tmp_path):
     # WHEN the real CDK CLI runs the app with bad context
     proc = _cdk_synth(tmp_path, *context)
-    # THEN the app's one line, its exit 2 as the CLI reports it, no traceback, no template
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stdout + proc.stderr
-    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
-    assert re.search(line, app_line), proc.stderr
-    assert "Subprocess exited with error 2" in proc.stderr
+    # THEN the app's one line, its exit 2 as the CLI reports it, no traceback, no template, nothing left behind
+    assert re.search(line, _one_failure_line(proc, tmp_path, exit_code=2)), proc.stderr
     assert not list((tmp_path / "cdk.out").glob("*.template.json"))
-    # AND nothing left in the temporary directory
-    assert not list((tmp_path / "TMPDIR").iterdir())
-
-
-def test_a_bug_in_the_app_is_one_line_with_the_way_to_the_traceback(tmp_path):
-    # GIVEN the app with a construct that raises (a bug, not bad input)
-    app = (f"{sys.executable} -c \"import app, stacks.platform; "
-           "app.build_platform = lambda *a: (_ for _ in ()).throw(KeyError('subnets')); "
-           "app.cli.run(app.main)\"")
-    # WHEN the CDK CLI runs it
-    proc = _cdk_synth(tmp_path, app=app)
-    # THEN one line with the hint, exit 1 as the CLI reports it, no traceback
-    assert "Traceback" not in proc.stderr
-    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
-    assert re.fullmatch(r"error: unexpected KeyError: 'subnets' \(rerun with --debug or MLP_DEBUG=1 for the"
-                        r" traceback\)", app_line), proc.stderr
-    assert "Subprocess exited with error 1" in proc.stderr
-    assert not list((tmp_path / "TMPDIR").iterdir())
 
 
 def _python(script: str, *args: str) -> object:
@@ -188,33 +179,32 @@ def test_the_templates_are_still_checked_by_cloudformation_validate(tmp_path):
     assert "(CloudFormation Validate)" in proc.stderr
 
 
-def test_a_failure_on_the_start_up_thread_is_one_line_from_the_main_thread(tmp_path):
-    # GIVEN the app as `cdk synth` runs it, with cdk-nag's bindings failing to import on its start-up thread
-    app = (f"{sys.executable} -c \"import runpy, sys; sys.modules['cdk_nag'] = None; "
-           "runpy.run_path('app.py', run_name='__main__')\"")
-    # WHEN the CDK CLI runs it
-    proc = _cdk_synth(tmp_path, app=app)
-    # THEN the main thread reports it in one line, exit 1, no traceback, nothing left behind
-    assert "Traceback" not in proc.stderr
-    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
-    assert re.fullmatch(r"error: unexpected ModuleNotFoundError: import of cdk_nag halted; None in sys\.modules"
-                        r" \(rerun with --debug or MLP_DEBUG=1 for the traceback\)", app_line), proc.stderr
-    assert "Subprocess exited with error 1" in proc.stderr
-    assert not list((tmp_path / "cdk.out").glob("*.template.json"))
-    assert not list((tmp_path / "TMPDIR").iterdir())
+# Each row: an app that fails as `cdk synth` runs it, and the one line it must end in (exit 1).
+FAILING_APPS = [
+    # a construct that raises: a bug, not bad input
+    pytest.param("import app, stacks.platform; "
+                 "app.build_platform = lambda *a: (_ for _ in ()).throw(KeyError('subnets')); app.cli.run(app.main)",
+                 r"error: unexpected KeyError: 'subnets' \(rerun with --debug or MLP_DEBUG=1 for the traceback\)",
+                 id="bug-in-a-construct"),
+    # cdk-nag's bindings failing to import on the start-up thread: reported by the main thread
+    pytest.param("import runpy, sys; sys.modules['cdk_nag'] = None; runpy.run_path('app.py', run_name='__main__')",
+                 r"error: unexpected ModuleNotFoundError: import of cdk_nag halted; None in sys\.modules"
+                 r" \(rerun with --debug or MLP_DEBUG=1 for the traceback\)",
+                 id="start-up-thread"),
+    # the CloudFormation Validate process exiting at once: the synth fails rather than pass unvalidated
+    # (the CDK itself only records a failed plugin)
+    pytest.param("import runpy, subprocess; popen = subprocess.Popen; subprocess.Popen = lambda cmd, **kw: "
+                 "popen(['false'] if 'tools.cfn_validate' in cmd else cmd, **kw); "
+                 "runpy.run_path('app.py', run_name='__main__')",
+                 r"error: the CloudFormation Validate process \(python -m tools\.cfn_validate\) ended with exit"
+                 r" code 1 before validating the templates; its error is above",
+                 id="validation-process-died"),
+]
 
 
-def test_templates_left_unvalidated_fail_the_synth_in_one_line(tmp_path):
-    # GIVEN the app as `cdk synth` runs it, whose CloudFormation Validate process exits at once
-    app = (f"{sys.executable} -c \"import runpy, subprocess; popen = subprocess.Popen; "
-           "subprocess.Popen = lambda cmd, **kw: popen(['false'] if 'tools.cfn_validate' in cmd else cmd, **kw); "
-           "runpy.run_path('app.py', run_name='__main__')\"")
-    # WHEN the CDK CLI runs it
-    proc = _cdk_synth(tmp_path, app=app)
-    # THEN the synth fails in one line rather than pass unvalidated (the CDK itself only records a failed plugin)
-    assert "Traceback" not in proc.stderr
-    (app_line,) = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
-    assert app_line == ("error: the CloudFormation Validate process (python -m tools.cfn_validate) ended with exit"
-                        " code 1 before validating the templates; its error is above")
-    assert "Subprocess exited with error 1" in proc.stderr
-    assert not list((tmp_path / "TMPDIR").iterdir())
+@pytest.mark.parametrize(("script", "line"), FAILING_APPS)
+def test_a_failing_app_ends_in_one_line_exit_1_and_leaves_nothing_behind(script, line, tmp_path):
+    # GIVEN an app that fails WHEN the CDK CLI runs it
+    proc = _cdk_synth(tmp_path, app=f'{sys.executable} -c "{script}"')
+    # THEN its one line, exit 1 as the CLI reports it, no traceback, nothing in the temporary directory
+    assert re.fullmatch(line, _one_failure_line(proc, tmp_path, exit_code=1)), proc.stderr
