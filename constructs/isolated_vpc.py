@@ -14,7 +14,7 @@ from constructs import Construct
 #: own side, and S3 encrypts server-side, so nothing in the VPC calls them.
 #: Values name ``ec2.InterfaceVpcEndpointAwsService`` constants (:func:`endpoint_service`):
 #: reading one is a request to jsii's Node process, and importing the stacks
-#: must send none (app.py imports them while Node builds the validation engine).
+#: must send none (app.py imports them while a thread waits on Node, loading cdk-nag).
 SAGEMAKER_INTERFACE_ENDPOINTS: dict[str, str] = {
     "SageMakerApi": "SAGEMAKER_API",
     "SageMakerRuntime": "SAGEMAKER_RUNTIME",
