@@ -47,20 +47,21 @@ PLUGIN_NAME = "CloudFormation Validate"
 
 @jsii.implements(cdk.IPolicyValidationContext)
 class _Templates:
-    """What the CDK's plugin reads of a validation context: the templates, each with its stack."""
+    """What the CDK's plugin reads of a validation context: the templates, each with its stack.
+
+    ``stacks``: the keyword arguments of ``cdk.PolicyValidationStack``, as the request carries them.
+    """
 
     def __init__(self, stacks: list[dict[str, Any]], app: cdk.App) -> None:
         self._stacks, self._app = stacks, app
 
     @property
     def stack_templates(self) -> list[cdk.PolicyValidationStack]:
-        return [cdk.PolicyValidationStack(stack_construct_path=s["stackConstructPath"], template_path=s["templatePath"],
-                                          account_id=s.get("accountId"), region=s.get("region"))
-                for s in self._stacks]
+        return [cdk.PolicyValidationStack(**stack) for stack in self._stacks]
 
     @property
     def template_paths(self) -> list[str]:
-        return [s["templatePath"] for s in self._stacks]
+        return [stack["template_path"] for stack in self._stacks]
 
     @property
     def app_construct(self) -> cdk.App:
@@ -76,12 +77,13 @@ class _Templates:
 
 
 def _violation(v: cdk.PolicyViolation) -> dict[str, Any]:
+    """A finding as JSON, keyed by ``cdk.PolicyViolation``'s (and its resources') keyword arguments."""
     return {
-        "ruleName": v.rule_name, "description": v.description, "severity": v.severity, "fix": v.fix,
-        "ruleMetadata": dict(v.rule_metadata) if v.rule_metadata else None,
-        "violatingResources": [{"resourceLogicalId": r.resource_logical_id, "constructPath": r.construct_path,
-                                "templatePath": r.template_path, "locations": list(r.locations)}
-                               for r in v.violating_resources],
+        "rule_name": v.rule_name, "description": v.description, "severity": v.severity, "fix": v.fix,
+        "rule_metadata": dict(v.rule_metadata) if v.rule_metadata else None,
+        "violating_resources": [{"resource_logical_id": r.resource_logical_id, "construct_path": r.construct_path,
+                                 "template_path": r.template_path, "locations": list(r.locations)}
+                                for r in v.violating_resources],
     }
 
 
@@ -126,8 +128,8 @@ class CloudFormationValidate:
         return None
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
-        stacks = [{"stackConstructPath": s.stack_construct_path, "templatePath": s.template_path,
-                   "accountId": s.account_id, "region": s.region} for s in context.stack_templates]
+        stacks = [{"stack_construct_path": s.stack_construct_path, "template_path": s.template_path,
+                   "account_id": s.account_id, "region": s.region} for s in context.stack_templates]
         try:
             self._child.stdin.write(json.dumps({"stacks": stacks}) + "\n")
             self._child.stdin.flush()
@@ -143,16 +145,10 @@ class CloudFormationValidate:
         self._version = answer["version"]
         return cdk.PolicyValidationPluginReport(
             success=answer["success"],
-            violations=[cdk.PolicyViolation(
-                rule_name=v["ruleName"], description=v["description"], severity=v["severity"], fix=v["fix"],
-                rule_metadata=v["ruleMetadata"],
-                violating_resources=[cdk.PolicyViolatingResource(
-                    resource_logical_id=r["resourceLogicalId"], construct_path=r["constructPath"],
-                    template_path=r["templatePath"], locations=r["locations"]) for r in v["violatingResources"]],
-            ) for v in answer["violations"]],
+            violations=[cdk.PolicyViolation(**{**v, "violating_resources": [
+                cdk.PolicyViolatingResource(**r) for r in v["violating_resources"]]}) for v in answer["violations"]],
             plugin_version=self._version,
         )
-
 
 
 if __name__ == "__main__":

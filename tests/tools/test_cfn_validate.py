@@ -27,17 +27,22 @@ def _stacks(tmp_path: Path) -> list[dict]:
                            ("Fine", VALID_BUCKET)]:
         path = tmp_path / f"{name}.template.json"
         path.write_text(json.dumps(template))
-        stacks.append({"stackConstructPath": name, "templatePath": str(path), "accountId": "111122223333",
+        stacks.append({"stack_construct_path": name, "template_path": str(path), "account_id": "111122223333",
                        "region": "eu-west-1"})
     return stacks
+
+
+def _run_child(stdin: str, **kwargs) -> subprocess.CompletedProcess:
+    """``python -O -m tools.cfn_validate`` as app.py starts it, given ``stdin``."""
+    return subprocess.run([sys.executable, "-O", "-m", "tools.cfn_validate"], cwd=REPO_ROOT, env=CHILD_ENV,
+                          text=True, input=stdin, capture_output=True, check=False, **kwargs)
 
 
 def test_the_child_process_reports_what_the_cdks_plugin_reports_in_process(tmp_path):
     # GIVEN three templates: an unknown property, a value of the wrong type, and a valid one
     stacks = _stacks(tmp_path)
     # WHEN the child process validates them
-    child = subprocess.run([sys.executable, "-O", "-m", "tools.cfn_validate"], cwd=REPO_ROOT, env=CHILD_ENV,
-                           text=True, input=json.dumps({"stacks": stacks}) + "\n", capture_output=True, check=False)
+    child = _run_child(json.dumps({"stacks": stacks}) + "\n")
     assert child.returncode == 0, child.stderr
     (answer,) = [json.loads(line) for line in child.stdout.splitlines()]
     # AND the CDK's plugin validates them in this process
@@ -46,13 +51,13 @@ def test_the_child_process_reports_what_the_cdks_plugin_reports_in_process(tmp_p
     # THEN both found the same findings, on the same resources, and neither passes the templates
     assert answer["violations"] == [cfn_validate._violation(v) for v in report.violations]
     assert (answer["success"], answer["version"]) == (report.success, plugin.version)
-    findings = {(v["ruleName"], r["resourceLogicalId"]) for v in answer["violations"] for r in v["violatingResources"]}
+    findings = {(v["rule_name"], r["resource_logical_id"]) for v in answer["violations"]
+                for r in v["violating_resources"]}
     assert {resource for _, resource in findings} == {"Odd", "Slow"}
     assert not answer["success"]
 
 
 def test_the_child_process_ends_when_its_input_does():
     # GIVEN the child process WHEN its stdin closes with no request THEN it ends, successfully, saying nothing
-    child = subprocess.run([sys.executable, "-O", "-m", "tools.cfn_validate"], cwd=REPO_ROOT, env=CHILD_ENV,
-                           text=True, input="", capture_output=True, check=False, timeout=60)
+    child = _run_child("", timeout=60)
     assert (child.returncode, child.stdout) == (0, "")
